@@ -1,0 +1,5 @@
+//! The one integration-test binary: the built CLI and the engine against a
+//! real DNS server on loopback. Nothing here reaches the internet.
+
+mod dns;
+mod support;
