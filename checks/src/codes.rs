@@ -196,6 +196,27 @@ codes! {
         "The HELO name could not be looked up",
         "Check that the HELO name's name servers answer, then run again.",
         "RFC 2308";
+
+    // --- spf --------------------------------------------------------------------
+    // (codes of the spf check go here)
+
+    // --- dkim -------------------------------------------------------------------
+    // (codes of the dkim check go here)
+
+    // --- dmarc ------------------------------------------------------------------
+    // (codes of the dmarc check go here)
+
+    // --- dnsbl ------------------------------------------------------------------
+    // (codes of the dnsbl check go here)
+
+    // --- smtp -------------------------------------------------------------------
+    // (codes of the smtp check go here)
+
+    // --- lint -------------------------------------------------------------------
+    // (codes of the lint check go here)
+
+    // --- path -------------------------------------------------------------------
+    // (codes of the path check go here)
 }
 
 #[cfg(test)]
