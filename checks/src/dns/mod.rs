@@ -300,6 +300,13 @@ impl Answer {
     }
 }
 
+/// Evidence lines without repeats (a CNAME chain shows in both the A and the
+/// AAAA answer), first occurrence kept.
+pub fn dedup(lines: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    lines.into_iter().filter(|l| seen.insert(l.clone())).collect()
+}
+
 /// `name` with exactly one trailing dot.
 pub fn fqdn(name: &str) -> String {
     format!("{}.", name.trim_end_matches('.'))
