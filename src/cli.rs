@@ -28,7 +28,12 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check a sending domain and the host that sends its mail.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
+    /// List the finding codes (a Markdown table), or explain one: `codes rdns.no_ptr`.
+    Codes {
+        /// A finding code, e.g. rdns.no_ptr.
+        code: Option<String>,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

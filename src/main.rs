@@ -37,7 +37,8 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command {
-            Command::Check(args) => check(args).await,
+            Command::Check(args) => check(*args).await,
+            Command::Codes { code } => codes(code.as_deref()),
         }
     });
     match result {
@@ -114,4 +115,45 @@ async fn check(args: CheckArgs) -> Result<ExitCode> {
         std::slice::from_ref(&report),
         args.fail_on.status(),
     ))
+}
+
+/// The registry as a Markdown table (the README's list is this output), or
+/// one code in full.
+fn codes(code: Option<&str>) -> Result<ExitCode> {
+    use mailpreflight_checks::Code;
+    let text = match code {
+        Some(id) => {
+            let c = Code::from_id(id.trim()).ok_or_else(|| {
+                anyhow::anyhow!("{id:?} is not a finding code (see `mailpreflight codes`)")
+            })?;
+            format!(
+                "{}  ({})\n{}\n\nfix: {}\nreferences: {}\n",
+                c.id(),
+                c.status(),
+                c.title(),
+                c.fix(),
+                if c.references().is_empty() {
+                    "-"
+                } else {
+                    c.references()
+                }
+            )
+        }
+        None => codes_table(),
+    };
+    emit(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn codes_table() -> String {
+    let mut s = String::from("| code | status | meaning |\n| --- | --- | --- |\n");
+    for c in mailpreflight_checks::Code::ALL {
+        s.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            c.id(),
+            c.status(),
+            c.title()
+        ));
+    }
+    s
 }

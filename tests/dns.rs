@@ -146,3 +146,22 @@ async fn zone_files_answer_like_the_server() {
         Answer::Failed(Failure::Offline)
     );
 }
+
+#[tokio::test]
+async fn the_engine_reports_every_selected_check_in_order() {
+    use mailpreflight_checks::Target;
+    let srv = crate::support::server("scen");
+    let target = Target {
+        domain: "example.com".into(),
+        ips: vec!["192.0.2.12".parse().unwrap()],
+        helo: Some("mail.example.com".into()),
+        ..Target::default()
+    };
+    let report = crate::support::run_engine(&srv, target, &["mx", "rdns", "helo"]).await;
+    let ids: Vec<&str> = report.checks.iter().map(|c| c.id).collect();
+    assert_eq!(ids, ["mx", "rdns", "helo"]);
+    let codes = crate::support::codes(&report);
+    assert!(codes.contains(&"rdns.not_forward_confirmed"), "{codes:?}");
+    assert!(codes.contains(&"helo.not_sending_ip"), "{codes:?}");
+    assert_eq!(report.status, mailpreflight_checks::Status::Fail);
+}
