@@ -3,21 +3,24 @@
 //! `mailpreflight: …` and are exit 2 (bad usage or input).
 
 mod cli;
+mod config;
+mod gate;
 mod render;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
-use cli::{CheckArgs, Cli, ColorWhen, Command, Format};
-use mailpreflight_checks::dns::Dns;
-use mailpreflight_checks::{Ctx, Options, Report, Status};
+use cli::{Cli, ColorWhen, Command};
+use mailpreflight_checks::{Report, Status};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let explicit = gate::Explicit::from_matches(&matches);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,7 +41,7 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command {
-            Command::Check(args) => check(*args).await,
+            Command::Check(args) => gate::check(*args, explicit).await,
             Command::Codes { code } => codes(code.as_deref()),
         }
     });
@@ -78,43 +82,15 @@ fn emit(text: &str) -> Result<()> {
 
 /// 0 nothing at or above `fail_on`; 1 something is; 3 nothing failed but
 /// something could not be verified.
-pub fn exit_code(reports: &[Report], fail_on: Status) -> ExitCode {
-    let threshold = fail_on.severity().unwrap_or(3);
+pub fn exit_code(reports: &[Report], fail_on: cli::FailOn) -> ExitCode {
     let findings = || reports.iter().flat_map(|r| r.findings());
-    if findings().any(|f| f.status.severity().is_some_and(|s| s >= threshold)) {
+    if findings().any(|f| render::failing(f, fail_on)) {
         ExitCode::from(1)
     } else if findings().any(|f| f.status == Status::Error) {
         ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
     }
-}
-
-async fn check(args: CheckArgs) -> Result<ExitCode> {
-    let target = args.target()?;
-    let selection = cli::selection(&args.only, &args.skip)?;
-    let config = args.dns.config()?;
-    let dns = Dns::new(&config)?;
-    let ctx = Arc::new(Ctx {
-        target,
-        dns,
-        options: Options {
-            offline: args.dns.offline,
-            check_timeout: args.dns.check_timeout(),
-            ..Options::default()
-        },
-    });
-    let mut report = mailpreflight_checks::run(ctx, &selection).await;
-    render::sanitize(&mut report);
-    let text = match args.output.format {
-        Format::Table => render::table::render(&report, use_color(args.output.color)),
-        Format::Json => render::json::render(&report),
-    };
-    emit(&text)?;
-    Ok(exit_code(
-        std::slice::from_ref(&report),
-        args.fail_on.status(),
-    ))
 }
 
 /// The registry as a Markdown table (the README's list is this output), or

@@ -3,4 +3,5 @@
 
 mod cli;
 mod dns;
+mod gate;
 mod support;

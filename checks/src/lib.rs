@@ -95,6 +95,27 @@ pub struct Finding {
     pub message: String,
     pub evidence: Vec<String>,
     pub fix: String,
+    /// Set only when the report is compared with a baseline (`--baseline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+}
+
+/// How a finding compares with an earlier report of the same domain: a
+/// finding is the same when its domain, code and message are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    New,
+    Unchanged,
+}
+
+/// A finding of the baseline report that this run no longer has. Its code is
+/// kept as text: it may be one a newer version retired.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resolved {
+    pub code: String,
+    pub status: Status,
+    pub message: String,
 }
 
 fn ser_code<S: Serializer>(c: &Code, s: S) -> Result<S::Ok, S::Error> {
@@ -110,6 +131,7 @@ impl Finding {
             message: message.into(),
             evidence: Vec::new(),
             fix: code.fix().to_string(),
+            change: None,
         }
     }
 
@@ -214,6 +236,9 @@ pub struct CheckReport {
     pub status: Status,
     pub elapsed_ms: u64,
     pub findings: Vec<Finding>,
+    /// With `--baseline`: the baseline's findings of this check that are gone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<Resolved>,
 }
 
 impl CheckReport {
@@ -230,6 +255,7 @@ impl CheckReport {
             status: worst(findings.iter().map(|f| f.status)),
             elapsed_ms: elapsed.as_millis() as u64,
             findings,
+            resolved: Vec::new(),
         }
     }
 }
