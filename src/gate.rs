@@ -37,7 +37,6 @@ pub struct Plan {
 /// Whether flags were given on the command line rather than left at their
 /// defaults (clap knows; the config file must not override what was typed).
 #[derive(Debug, Clone, Copy, Default)]
-#[allow(dead_code)] // read once the config file can set a timeout
 pub struct Explicit {
     pub timeout: bool,
 }

@@ -122,3 +122,141 @@ fn fail_on_new_needs_a_baseline() {
         "{err}"
     );
 }
+
+/// `check` with the example config (and extra arguments), from the repo root.
+fn with_config(args: &[&str]) -> (String, String, i32) {
+    let out = bin()
+        .current_dir(ROOT)
+        .args(["check", "--config", "examples/mailpreflight.toml"])
+        .args(args)
+        .output()
+        .expect("run");
+    (
+        String::from_utf8(out.stdout).expect("utf-8"),
+        String::from_utf8(out.stderr).expect("utf-8"),
+        out.status.code().expect("exit code"),
+    )
+}
+
+#[test]
+fn the_example_config_runs_in_every_format() {
+    for format in ["table", "json", "jsonl", "junit", "markdown", "github"] {
+        let (out, err, code) = with_config(&["--format", format]);
+        assert!(matches!(code, 0 | 1), "{format}: exit {code}: {err}");
+        assert!(err.is_empty(), "{format}: {err}");
+        match format {
+            "json" => {
+                let v: Value = serde_json::from_str(&out).expect("json");
+                let domains: Vec<&str> = v
+                    .as_array()
+                    .expect("an array for several domains")
+                    .iter()
+                    .map(|r| r["domain"].as_str().unwrap())
+                    .collect();
+                assert_eq!(domains, ["example.com", "example.net"]);
+            }
+            "jsonl" => {
+                let domains: Vec<String> = out
+                    .lines()
+                    .map(|l| serde_json::from_str::<Value>(l).expect("jsonl")["domain"].to_string())
+                    .collect();
+                assert_eq!(domains, ["\"example.com\"", "\"example.net\""]);
+            }
+            "junit" => {
+                let r = quick_junit::Report::deserialize_from_str(&out).expect("junit");
+                assert_eq!(r.test_suites.len(), 2);
+            }
+            "markdown" => {
+                assert!(out.contains("| example.net | pass |"), "{out}");
+            }
+            "github" => {
+                assert!(
+                    out.contains("::warning file=examples/zones/example.com.zone,line=12,"),
+                    "{out}"
+                );
+            }
+            _ => assert!(out.contains("mailpreflight example.net"), "{out}"),
+        }
+    }
+}
+
+#[test]
+fn config_settings_and_severity_overrides_apply() {
+    let (out, _, code) = with_config(&["--format", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let com = &v[0];
+    assert_eq!(com["target"]["ips"][0], "192.0.2.25");
+    assert_eq!(com["target"]["helo"], "mail.example.com");
+    assert_eq!(com["target"]["mail_from"], "bounce@example.com");
+    assert_eq!(com["target"]["selectors"][0], "s1");
+    // [domain.severity] turned the generic PTR (a warn) into info.
+    let rdns = &com["checks"][1];
+    assert_eq!(rdns["id"], "rdns");
+    assert_eq!(rdns["findings"][0]["code"], "rdns.generic_ptr");
+    assert_eq!(rdns["findings"][0]["status"], "info");
+    assert_eq!(rdns["status"], "info");
+    assert_eq!(code, 0);
+    // With --fail-on warn the remaining warnings fail the gate, the
+    // downgraded one alone would not.
+    let (_, _, code) = with_config(&["--fail-on", "warn"]);
+    assert_eq!(code, 1);
+    let (_, _, code) = with_config(&["--fail-on", "warn", "--only", "rdns"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn the_command_line_overrides_the_file() {
+    // One domain of the file, with another IP (no PTR there): only it runs.
+    let (out, _, code) = with_config(&["example.com", "--ip", "192.0.2.99", "--format", "jsonl"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let v: Value = serde_json::from_str(out.trim_end()).unwrap();
+    assert_eq!(v["target"]["ips"], serde_json::json!(["192.0.2.99"]));
+    assert_eq!(v["target"]["helo"], "mail.example.com");
+    assert!(out.contains("rdns.no_ptr"), "{out}");
+    assert_eq!(code, 1);
+    // A domain the file does not list still gets its defaults (offline, zones).
+    let (out, _, _) = with_config(&["example.org", "--only", "mx", "--format", "jsonl"]);
+    assert!(out.contains("mx.lookup_failed"), "{out}");
+    assert!(out.contains("not available offline"), "{out}");
+}
+
+#[test]
+fn a_config_in_the_working_directory_is_found() {
+    let out = bin()
+        .current_dir(Path::new(ROOT).join("examples"))
+        .args(["check", "--format", "jsonl", "--only", "mx"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+}
+
+#[test]
+fn bad_config_is_exit_2_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[defaults]\noffline = true\n\n[[domain]]\nname = \"example.com\"\nhelo_name = \"mail\"\n", "mailpreflight.toml:6: unknown field `helo_name`"),
+        ("[[domain]]\nname = \"example.com\"\n[domain.severity]\n\"mx.nope\" = \"info\"\n", "mailpreflight.toml:4: \"mx.nope\" is not a finding code"),
+        ("[[domain]]\nname = \"exa mple.com\"\n", "mailpreflight.toml:2: domain"),
+        ("[defaults]\ntimeout = \"x\"\n", "mailpreflight.toml:2:"),
+        ("[defaults]\noffline = true\n", "no [[domain]] entries"),
+    ];
+    for (text, needle) in cases {
+        let path = dir.path().join("mailpreflight.toml");
+        std::fs::write(&path, text).unwrap();
+        let out = bin()
+            .current_dir(dir.path())
+            .args(["check"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {err}");
+        assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    let out = bin()
+        .args(["check", "--config", "/nonexistent/mailpreflight.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
