@@ -46,6 +46,12 @@ pub async fn check(args: CheckArgs, explicit: Explicit) -> Result<ExitCode> {
     if fail_on == FailOn::New && args.gate.baseline.is_none() {
         bail!("--fail-on new needs --baseline FILE (an earlier --format json report)");
     }
+    let baseline = args
+        .gate
+        .baseline
+        .as_deref()
+        .map(crate::baseline::load)
+        .transpose()?;
     let plan = crate::config::plan(&args, explicit)?;
     let dns = Dns::new(&plan.dns)?;
     let index = ZoneIndex::new(dns.zones());
@@ -64,6 +70,9 @@ pub async fn check(args: CheckArgs, explicit: Explicit) -> Result<ExitCode> {
     let mut reports = futures::future::join_all(runs).await;
     for r in &mut reports {
         render::sanitize(r);
+    }
+    if let Some(b) = &baseline {
+        crate::baseline::compare(&mut reports, b);
     }
     let color = crate::use_color(args.output.color);
     match &args.gate.output {

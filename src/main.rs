@@ -2,6 +2,7 @@
 //! Only `main` decides the exit code; errors print once as
 //! `mailpreflight: …` and are exit 2 (bad usage or input).
 
+mod baseline;
 mod cli;
 mod config;
 mod gate;

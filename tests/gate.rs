@@ -260,3 +260,146 @@ fn bad_config_is_exit_2_with_file_and_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A copy of examples/zones in a temporary folder, with `edit` applied to
+/// the example.com zone.
+fn proposed_zones(edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(Path::new(ROOT).join("examples/zones")).unwrap() {
+        let p = entry.unwrap().path();
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        if p.file_name().unwrap() == "example.com.zone" {
+            text = edit(text);
+        }
+        std::fs::write(dir.path().join(p.file_name().unwrap()), text).unwrap();
+    }
+    dir
+}
+
+fn check_zones(zones: &Path, extra: &[&str]) -> (String, i32) {
+    let out = bin()
+        .args([
+            "check",
+            "example.com",
+            "--zone",
+            &zones.display().to_string(),
+            "--offline",
+            "--ip",
+            "192.0.2.25",
+            "--helo",
+            "mail.example.com",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        out.status.code().unwrap(),
+    )
+}
+
+#[test]
+fn baseline_marks_changes_and_fail_on_new_fails_only_on_regressions() {
+    let before = proposed_zones(|z| z);
+    let (baseline, _) = check_zones(before.path(), &["--format", "json"]);
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("previous.json");
+    std::fs::write(&base, &baseline).unwrap();
+    let base_arg = base.display().to_string();
+
+    // The same zones: warnings remain, none is new; the gate passes even at warn.
+    let (out, code) = check_zones(
+        before.path(),
+        &[
+            "--baseline",
+            &base_arg,
+            "--fail-on",
+            "new",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v["checks"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["change"] == "unchanged"));
+    let (_, code) = check_zones(before.path(), &["--fail-on", "warn"]);
+    assert_eq!(code, 1, "the same warnings fail a plain --fail-on warn");
+
+    // A pull request adds an MX to a host without an address: that one is new.
+    let after = proposed_zones(|z| {
+        z.replace(
+            "@         MX  20 backup.example.com.",
+            "@         MX  20 backup.example.com.\n@         MX  30 spare.example.com.",
+        )
+    });
+    let (out, code) = check_zones(
+        after.path(),
+        &[
+            "--baseline",
+            &base_arg,
+            "--fail-on",
+            "new",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let changes: Vec<(String, String)> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["findings"].as_array().unwrap().iter())
+        .map(|f| {
+            (
+                f["message"].as_str().unwrap().to_string(),
+                f["change"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let new: Vec<&(String, String)> = changes.iter().filter(|(_, c)| c == "new").collect();
+    assert_eq!(new.len(), 1, "{changes:?}");
+    assert!(new[0].0.contains("spare.example.com."), "{new:?}");
+
+    // Another removes the stale MX: its finding is listed as resolved.
+    let fixed = proposed_zones(|z| z.replace("@         MX  20 backup.example.com.\n", ""));
+    let (out, code) = check_zones(
+        fixed.path(),
+        &[
+            "--baseline",
+            &base_arg,
+            "--fail-on",
+            "new",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["checks"][0]["resolved"][0]["code"], "mx.target_no_address",
+        "{out}"
+    );
+    let (md, _) = check_zones(
+        fixed.path(),
+        &["--baseline", &base_arg, "--format", "markdown"],
+    );
+    assert!(
+        md.contains("- resolved `mx.target_no_address` (mx): ~~"),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_baseline_that_is_not_a_report_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("previous.json");
+    std::fs::write(&base, "<testsuites/>").unwrap();
+    let (_, err, code) = example(&["--baseline", &base.display().to_string()]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("mailpreflight: --baseline "), "{err}");
+}
