@@ -2,6 +2,7 @@
 //! Only `main` decides the exit code; errors print once as
 //! `mailpreflight: …` and are exit 2 (bad usage or input).
 
+mod bulk;
 mod cli;
 mod render;
 
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
 }
 
 /// Whether the table gets colour.
-fn use_color(when: ColorWhen) -> bool {
+pub(crate) fn use_color(when: ColorWhen) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
@@ -79,21 +80,28 @@ fn emit(text: &str) -> Result<()> {
 /// 0 nothing at or above `fail_on`; 1 something is; 3 nothing failed but
 /// something could not be verified.
 pub fn exit_code(reports: &[Report], fail_on: Status) -> ExitCode {
+    ExitCode::from(exit_code_value(reports, fail_on))
+}
+
+pub(crate) fn exit_code_value(reports: &[Report], fail_on: Status) -> u8 {
     let threshold = fail_on.severity().unwrap_or(3);
     let findings = || reports.iter().flat_map(|r| r.findings());
     if findings().any(|f| f.status.severity().is_some_and(|s| s >= threshold)) {
-        ExitCode::from(1)
+        1
     } else if findings().any(|f| f.status == Status::Error) {
-        ExitCode::from(3)
+        3
     } else {
-        ExitCode::SUCCESS
+        0
     }
 }
 
 async fn check(args: CheckArgs) -> Result<ExitCode> {
-    let target = args.target()?;
     let selection = cli::selection(&args.only, &args.skip)?;
     let config = args.dns.config()?;
+    if let Some(file) = args.domains_file.clone() {
+        return bulk::run(args, &file, selection, config).await;
+    }
+    let target = args.target()?;
     let dns = Dns::new(&config)?;
     let ctx = Arc::new(Ctx {
         target,
@@ -109,6 +117,7 @@ async fn check(args: CheckArgs) -> Result<ExitCode> {
     let text = match args.output.format {
         Format::Table => render::table::render(&report, use_color(args.output.color)),
         Format::Json => render::json::render(&report),
+        Format::Jsonl => render::json::render_line(&report),
     };
     emit(&text)?;
     Ok(exit_code(
