@@ -4,4 +4,5 @@
 mod bulk;
 mod cli;
 mod dns;
+mod path;
 mod support;
