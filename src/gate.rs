@@ -42,6 +42,28 @@ pub struct Explicit {
 }
 
 pub async fn check(args: CheckArgs, explicit: Explicit) -> Result<ExitCode> {
+    if let Some(file) = args.domains_file.clone() {
+        // Bulk mode streams domain by domain: only formats that stream, and
+        // none of the options that need the whole run at once.
+        if !matches!(
+            args.output.format,
+            Format::Table | Format::Json | Format::Jsonl
+        ) {
+            bail!("--domains-file streams its report: use --format table, json or jsonl");
+        }
+        for (given, flag) in [
+            (args.gate.config.is_some(), "--config"),
+            (args.gate.baseline.is_some(), "--baseline"),
+            (args.gate.output.is_some(), "--output"),
+        ] {
+            if given {
+                bail!("{flag} cannot be combined with --domains-file");
+            }
+        }
+        let selection = crate::cli::selection(&args.only, &args.skip)?;
+        let config = args.dns.config()?;
+        return crate::bulk::run(args, &file, selection, config).await;
+    }
     let fail_on = args.fail_on;
     if fail_on == FailOn::New && args.gate.baseline.is_none() {
         bail!("--fail-on new needs --baseline FILE (an earlier --format json report)");

@@ -3,6 +3,7 @@
 //! `mailpreflight: …` and are exit 2 (bad usage or input).
 
 mod baseline;
+mod bulk;
 mod cli;
 mod config;
 mod gate;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Check(args) => gate::check(*args, explicit).await,
             Command::Codes { code } => codes(code.as_deref()),
+            Command::Path(args) => path(args).await,
         }
     });
     match result {
@@ -62,7 +64,7 @@ fn main() -> ExitCode {
 }
 
 /// Whether the table gets colour.
-fn use_color(when: ColorWhen) -> bool {
+pub(crate) fn use_color(when: ColorWhen) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
@@ -91,6 +93,20 @@ pub fn exit_code(reports: &[Report], fail_on: cli::FailOn) -> ExitCode {
         ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// The same rule as [`exit_code`] at a status threshold, as a number (bulk
+/// mode folds many domains' codes into one).
+pub(crate) fn exit_code_value(reports: &[Report], fail_on: Status) -> u8 {
+    let threshold = fail_on.severity().unwrap_or(3);
+    let findings = || reports.iter().flat_map(|r| r.findings());
+    if findings().any(|f| f.status.severity().is_some_and(|s| s >= threshold)) {
+        1
+    } else if findings().any(|f| f.status == Status::Error) {
+        3
+    } else {
+        0
     }
 }
 
@@ -133,4 +149,74 @@ pub fn codes_table() -> String {
         ));
     }
     s
+}
+
+/// `path`: the sending host's own path to a recipient domain.
+async fn path(args: cli::PathArgs) -> Result<ExitCode> {
+    use mailpreflight_checks::dns::Dns;
+    use mailpreflight_checks::path::{read_resolv_conf, resolver_health, Nameserver};
+    use mailpreflight_checks::{worst, CheckReport, Target};
+    let domain = args.domain()?;
+    if args.dns.offline {
+        anyhow::bail!("path tests this host's network: it cannot run --offline");
+    }
+    let mut config = args.dns.config()?;
+    let servers: Vec<Nameserver> = if config.resolvers.is_empty() {
+        read_resolv_conf(&args.resolv_conf)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.resolv_conf.display()))?
+    } else {
+        config
+            .resolvers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Nameserver {
+                addr: *a,
+                source: format!("--resolver #{}", i + 1),
+            })
+            .collect()
+    };
+    let start = std::time::Instant::now();
+    let (resolver_findings, verdicts) = resolver_health(&servers, &domain, config.timeout).await;
+    let resolvers = CheckReport::new("resolvers", resolver_findings, start.elapsed());
+    let mut checks = vec![resolvers];
+    // The recipient's MX, through the first resolver that works, as the
+    // host's mail server would ask it.
+    if let Some(first) = verdicts.iter().find(|v| v.working) {
+        config.resolvers = vec![first.server.addr];
+        let dns = Dns::new(&config)?;
+        let start = std::time::Instant::now();
+        let through = format!(
+            "; asked through resolver {} (from {})",
+            first.server.addr, first.server.source
+        );
+        let findings = mailpreflight_checks::mx::check(&dns, &domain)
+            .await
+            .into_iter()
+            .map(|mut f| {
+                f.evidence.insert(0, through.clone());
+                f
+            })
+            .collect();
+        checks.push(CheckReport::new("mx", findings, start.elapsed()));
+    }
+    let mut report = Report {
+        domain: domain.clone(),
+        status: worst(checks.iter().map(|c| c.status)),
+        target: Target {
+            domain,
+            helo: args.helo.clone(),
+            ..Target::default()
+        },
+        checks,
+    };
+    render::sanitize(&mut report);
+    let reports = std::slice::from_ref(&report);
+    emit(&gate::render_as(
+        args.output.format,
+        reports,
+        cli::FailOn::Fail,
+        &render::github::ZoneIndex::default(),
+        use_color(args.output.color),
+    ))?;
+    Ok(exit_code(reports, cli::FailOn::Fail))
 }

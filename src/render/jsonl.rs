@@ -4,17 +4,7 @@
 use mailpreflight_checks::Report;
 
 pub fn render(reports: &[Report]) -> String {
-    let mut s = String::new();
-    for r in reports {
-        match serde_json::to_string(r) {
-            Ok(line) => s.push_str(&line),
-            Err(e) => s.push_str(
-                &serde_json::json!({ "domain": r.domain, "error": e.to_string() }).to_string(),
-            ),
-        }
-        s.push('\n');
-    }
-    s
+    reports.iter().map(super::json::render_line).collect()
 }
 
 #[cfg(test)]
