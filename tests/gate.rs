@@ -403,3 +403,112 @@ fn a_baseline_that_is_not_a_report_is_exit_2() {
     assert_eq!(code, 2);
     assert!(err.starts_with("mailpreflight: --baseline "), "{err}");
 }
+
+/// `check DOMAIN --only lint` over tests/zones/gate; the codes, the exit code
+/// and the output in `format`.
+fn lint(domain: &str, zone: bool, format: &str) -> (Vec<String>, i32, String) {
+    let mut cmd = bin();
+    cmd.current_dir(ROOT).args([
+        "check",
+        domain,
+        "--offline",
+        "--only",
+        "lint",
+        "--format",
+        format,
+    ]);
+    if zone {
+        cmd.args(["--zone", "tests/zones/gate"]);
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let codes = if format == "jsonl" {
+        let v: Value = serde_json::from_str(text.trim_end()).unwrap();
+        let mut c: Vec<String> = v["checks"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect();
+        c.sort();
+        c
+    } else {
+        Vec::new()
+    };
+    (codes, out.status.code().unwrap(), text)
+}
+
+#[test]
+fn lint_finds_what_breaks_mail_in_the_proposed_zone() {
+    let (codes, exit, _) = lint("shop.test", true, "jsonl");
+    assert_eq!(
+        codes,
+        [
+            "lint.cname_and_other_data",
+            "lint.mx_duplicate",
+            "lint.spf_multiple",
+            "lint.spf_split",
+            "lint.txt_string_too_long"
+        ]
+    );
+    assert_eq!(exit, 1);
+    let (_, _, gh) = lint("shop.test", true, "github");
+    let at = |code: &str| {
+        gh.lines()
+            .find(|l| l.contains(code))
+            .unwrap_or_else(|| panic!("no {code} in {gh}"))
+            .split("::")
+            .nth(1)
+            .unwrap()
+            .split(",title=")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let file = "tests/zones/gate/shop.test.zone";
+    assert_eq!(
+        at("lint.mx_duplicate"),
+        format!("warning file={file},line=7")
+    );
+    assert_eq!(at("lint.spf_split"), format!("error file={file},line=11"));
+    assert_eq!(
+        at("lint.spf_multiple"),
+        format!("error file={file},line=13")
+    );
+    assert_eq!(
+        at("lint.cname_and_other_data"),
+        format!("error file={file},line=15")
+    );
+    assert_eq!(
+        at("lint.txt_string_too_long"),
+        format!("error file={file},line=18")
+    );
+}
+
+#[test]
+fn lint_is_ok_on_a_clean_zone_and_skipped_without_one() {
+    let (codes, exit, _) = lint("clean.test", true, "jsonl");
+    assert_eq!((codes, exit), (vec!["lint.ok".to_string()], 0));
+    let (codes, exit, _) = lint("clean.test", false, "jsonl");
+    assert_eq!((codes, exit), (vec!["lint.no_zone".to_string()], 0));
+    // Zones loaded, but none of this domain's.
+    let (codes, _, _) = lint("other.test", true, "jsonl");
+    assert_eq!(codes, ["lint.no_zone"]);
+}
+
+#[test]
+fn every_lint_code_has_a_scenario() {
+    let mut seen = std::collections::BTreeSet::new();
+    for (d, zone) in [
+        ("shop.test", true),
+        ("clean.test", true),
+        ("clean.test", false),
+    ] {
+        seen.extend(lint(d, zone, "jsonl").0);
+    }
+    for c in mailpreflight_checks::Code::ALL {
+        if c.check() == "lint" {
+            assert!(seen.contains(c.id()), "{} has no scenario", c.id());
+        }
+    }
+}

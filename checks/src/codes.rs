@@ -214,6 +214,34 @@ codes! {
 
     // --- lint -------------------------------------------------------------------
     // (codes of the lint check go here)
+    LintOk = "lint.ok", Pass,
+        "The zone files have no record that breaks mail",
+        "Nothing to do.",
+        "RFC 1035 §5";
+    LintNoZone = "lint.no_zone", Skip,
+        "No zone file of the domain loaded: nothing to lint",
+        "Pass the domain's zone files with --zone (a file or a folder of *.zone) to lint them before they are published.",
+        "";
+    LintTxtStringTooLong = "lint.txt_string_too_long", Fail,
+        "A TXT character-string is longer than 255 octets",
+        "Split the text into quoted strings of at most 255 octets each on the same record (\"first 255\" \"rest\"); receivers join them. A longer string cannot be sent on the wire.",
+        "RFC 1035 §3.3, §3.3.14; RFC 7208 §3.3";
+    LintSpfSplit = "lint.spf_split", Fail,
+        "An SPF policy is split across several TXT records",
+        "Put the whole policy in one TXT record, as several quoted strings if it is long: separate TXT records are separate records, and receivers read only the one that starts with v=spf1.",
+        "RFC 7208 §3.3, §4.5";
+    LintSpfMultiple = "lint.spf_multiple", Fail,
+        "Several v=spf1 records at one name",
+        "Merge them into one v=spf1 record: with more than one, SPF evaluation is a permerror and receivers treat the mail as unauthenticated.",
+        "RFC 7208 §3.2, §4.5";
+    LintMxDuplicate = "lint.mx_duplicate", Warn,
+        "The same MX host is listed more than once at a name",
+        "Keep one MX record per host: a second one with another preference only repeats failed deliveries to the same host, an identical one is dropped.",
+        "RFC 5321 §5.1; RFC 2181 §5";
+    LintCnameAndOtherData = "lint.cname_and_other_data", Fail,
+        "A CNAME stands beside other records at the same name",
+        "A name with a CNAME can have no other data: move the other records to the alias's target, or replace the CNAME with the target's A/AAAA records. Resolvers answer such a name unpredictably.",
+        "RFC 1034 §3.6.2; RFC 2181 §10.1";
 
     // --- path -------------------------------------------------------------------
     // (codes of the path check go here)

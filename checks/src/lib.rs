@@ -10,6 +10,7 @@ pub mod bulk;
 pub mod codes;
 pub mod dns;
 pub mod helo;
+pub mod lint;
 pub mod mx;
 pub mod names;
 pub mod path;
@@ -223,6 +224,7 @@ pub fn registry() -> Vec<Arc<dyn Check>> {
         Arc::new(mx::MxCheck),
         Arc::new(rdns::RdnsCheck),
         Arc::new(helo::HeloCheck),
+        Arc::new(lint::LintCheck),
     ]
 }
 
