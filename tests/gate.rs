@@ -512,3 +512,53 @@ fn every_lint_code_has_a_scenario() {
         }
     }
 }
+
+#[test]
+fn the_readme_config_and_ci_commands_run() {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let ci = &readme[readme.find("## Use in CI").expect("Use in CI section")..];
+    let toml = ci
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a toml block");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("zones")).unwrap();
+    for entry in std::fs::read_dir(Path::new(ROOT).join("examples/zones")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, dir.path().join("zones").join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(dir.path().join("mailpreflight.toml"), toml).unwrap();
+    // The job's steps: a baseline, then the gate against it, in each CI format.
+    let run = |args: &[&str]| {
+        let out = bin().current_dir(dir.path()).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(err.is_empty(), "{args:?}: {err}");
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+        )
+    };
+    let (code, _) = run(&[
+        "check",
+        "--config",
+        "mailpreflight.toml",
+        "--format",
+        "json",
+        "--output",
+        "previous.json",
+    ]);
+    assert_ne!(code, 2);
+    for format in ["github", "markdown", "junit"] {
+        let (code, out) = run(&[
+            "check",
+            "--baseline",
+            "previous.json",
+            "--fail-on",
+            "new",
+            "--format",
+            format,
+        ]);
+        assert_eq!(code, 0, "{format}: nothing is new: {out}");
+    }
+}
