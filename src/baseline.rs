@@ -111,10 +111,11 @@ pub fn compare(reports: &mut [Report], baseline: &Baseline) {
                 .iter()
                 .filter(|p| p.check == c.id && !matches!(p.status, Status::Pass | Status::Skip))
                 .filter(|p| !now.contains(&(p.code.clone(), p.message.clone())))
+                // The file is input like any other: escaped as the run was.
                 .map(|p| Resolved {
-                    code: p.code.clone(),
+                    code: crate::render::escape(&p.code),
                     status: p.status,
-                    message: p.message.clone(),
+                    message: crate::render::escape(&p.message),
                 })
                 .collect();
         }
