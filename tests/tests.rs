@@ -4,5 +4,6 @@
 mod bulk;
 mod cli;
 mod dns;
+mod dnsbl;
 mod path;
 mod support;
