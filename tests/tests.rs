@@ -6,4 +6,5 @@ mod cli;
 mod dns;
 mod dnsbl;
 mod path;
+mod smtp;
 mod support;
