@@ -15,7 +15,7 @@ use clap::Parser;
 
 use cli::{CheckArgs, Cli, ColorWhen, Command, Format};
 use mailpreflight_checks::dns::Dns;
-use mailpreflight_checks::{Ctx, Options, Report, Status};
+use mailpreflight_checks::{Ctx, Report, Status};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -107,11 +107,7 @@ async fn check(args: CheckArgs) -> Result<ExitCode> {
     let ctx = Arc::new(Ctx {
         target,
         dns,
-        options: Options {
-            offline: args.dns.offline,
-            check_timeout: args.dns.check_timeout(),
-            ..Options::default()
-        },
+        options: args.options()?,
     });
     let mut report = mailpreflight_checks::run(ctx, &selection).await;
     render::sanitize(&mut report);

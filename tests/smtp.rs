@@ -10,9 +10,13 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use mailpreflight_checks::smtp::probe::{self, CertProblem, Connect, Prober, Stage, StopReason, Timeouts};
+use mailpreflight_checks::smtp::probe::{
+    self, CertProblem, Connect, Prober, Stage, StopReason, Timeouts,
+};
 use mailpreflight_checks::smtp::{check, MAX_HOSTS};
-use mailpreflight_checks::testing_smtp::{closed_port, self_signed, BlackHole, Script, StartTls, TestPki, TestSmtp};
+use mailpreflight_checks::testing_smtp::{
+    closed_port, self_signed, BlackHole, Script, StartTls, TestPki, TestSmtp,
+};
 use mailpreflight_checks::{Code, Finding, Options, Status};
 
 use crate::support::{client, server, Misbehave, TestDns};
@@ -75,7 +79,11 @@ impl Rig {
     fn options(&self) -> Options {
         Options {
             smtp_timeout: STEP,
-            smtp_trust_roots: if self.trust { vec![self.pki.root_der()] } else { vec![] },
+            smtp_trust_roots: if self.trust {
+                vec![self.pki.root_der()]
+            } else {
+                vec![]
+            },
             smtp_routes: self.routes.clone(),
             ..Options::default()
         }
@@ -112,15 +120,39 @@ async fn a_good_host_passes_and_only_ehlo_starttls_quit_are_sent() {
     let f = rig.run("ok.smtp.test").await;
     assert_eq!(codes(&f), set(&["smtp.ok"]), "{f:#?}");
     let ok = &f[0];
-    assert!(ok.message.starts_with("mx.ok.smtp.test. (192.0.2.25, port "), "{}", ok.message);
-    assert!(ok.message.contains("TLSv1.3") && ok.message.contains("certificate for mx.ok.smtp.test valid until"), "{}", ok.message);
-    assert!(ok.evidence.contains(&"ok.smtp.test. MX 10 mx.ok.smtp.test.".to_string()), "{:?}", ok.evidence);
-    assert!(ok.evidence.contains(&"mx.ok.smtp.test. A 192.0.2.25".to_string()));
+    assert!(
+        ok.message
+            .starts_with("mx.ok.smtp.test. (192.0.2.25, port "),
+        "{}",
+        ok.message
+    );
+    assert!(
+        ok.message.contains("TLSv1.3")
+            && ok
+                .message
+                .contains("certificate for mx.ok.smtp.test valid until"),
+        "{}",
+        ok.message
+    );
+    assert!(
+        ok.evidence
+            .contains(&"ok.smtp.test. MX 10 mx.ok.smtp.test.".to_string()),
+        "{:?}",
+        ok.evidence
+    );
+    assert!(ok
+        .evidence
+        .contains(&"mx.ok.smtp.test. A 192.0.2.25".to_string()));
     assert!(ok.evidence.contains(&"; C: STARTTLS".to_string()));
     // The promise in --help: EHLO, STARTTLS, EHLO again inside TLS, QUIT.
     assert_eq!(
         rig.servers[i].commands(),
-        vec![format!("EHLO {HELO}"), "STARTTLS".into(), format!("EHLO {HELO}"), "QUIT".into()]
+        vec![
+            format!("EHLO {HELO}"),
+            "STARTTLS".into(),
+            format!("EHLO {HELO}"),
+            "QUIT".into()
+        ]
     );
 }
 
@@ -132,32 +164,72 @@ async fn certificate_problems_are_each_named() {
         (26, "expired", pki.expired(&["mx.expired.smtp.test"])),
         (27, "notyet", pki.not_yet_valid(&["mx.notyet.smtp.test"])),
         (28, "soon", pki.expiring(&["mx.soon.smtp.test"])),
-        (29, "wrongname", pki.valid(&["mail.elsewhere.test", "*.elsewhere.test"])),
+        (
+            29,
+            "wrongname",
+            pki.valid(&["mail.elsewhere.test", "*.elsewhere.test"]),
+        ),
         (30, "selfsigned", self_signed(&["mx.selfsigned.smtp.test"])),
     ];
     for (last, name, leaf) in scripts {
-        rig.serve(last, tls_script(&format!("mx.{name}.smtp.test"), leaf.starttls()));
+        rig.serve(
+            last,
+            tls_script(&format!("mx.{name}.smtp.test"), leaf.starttls()),
+        );
     }
     let expired = rig.run("expired.smtp.test").await;
     assert_eq!(codes(&expired), set(&["smtp.cert_expired"]), "{expired:#?}");
     let e = &expired[0];
     assert_eq!(e.status, Status::Warn);
-    assert!(e.message.starts_with("the certificate of mx.expired.smtp.test. (192.0.2.26, port") && e.message.contains("expired on 20"), "{}", e.message);
-    assert!(e.evidence.iter().any(|l| l.starts_with("; certificate: subject CN=mx.expired.smtp.test; issuer CN=mailpreflight test CA")), "{:?}", e.evidence);
+    assert!(
+        e.message
+            .starts_with("the certificate of mx.expired.smtp.test. (192.0.2.26, port")
+            && e.message.contains("expired on 20"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.evidence.iter().any(|l| l.starts_with(
+            "; certificate: subject CN=mx.expired.smtp.test; issuer CN=mailpreflight test CA"
+        )),
+        "{:?}",
+        e.evidence
+    );
 
-    assert_eq!(codes(&rig.run("notyet.smtp.test").await), set(&["smtp.cert_not_yet_valid"]));
+    assert_eq!(
+        codes(&rig.run("notyet.smtp.test").await),
+        set(&["smtp.cert_not_yet_valid"])
+    );
     let soon = rig.run("soon.smtp.test").await;
     assert_eq!(codes(&soon), set(&["smtp.cert_expires_soon"]));
-    assert!(soon[0].message.contains("day(s) from now"), "{}", soon[0].message);
+    assert!(
+        soon[0].message.contains("day(s) from now"),
+        "{}",
+        soon[0].message
+    );
 
     let wrong = rig.run("wrongname.smtp.test").await;
-    assert_eq!(codes(&wrong), set(&["smtp.cert_name_mismatch"]), "{wrong:#?}");
-    assert!(wrong[0].message.contains("is for mail.elsewhere.test, *.elsewhere.test, not for mx.wrongname.smtp.test"), "{}", wrong[0].message);
+    assert_eq!(
+        codes(&wrong),
+        set(&["smtp.cert_name_mismatch"]),
+        "{wrong:#?}"
+    );
+    assert!(
+        wrong[0].message.contains(
+            "is for mail.elsewhere.test, *.elsewhere.test, not for mx.wrongname.smtp.test"
+        ),
+        "{}",
+        wrong[0].message
+    );
     assert!(wrong[0].fix.contains("mx.wrongname.smtp.test"));
 
     let selfs = rig.run("selfsigned.smtp.test").await;
     assert_eq!(codes(&selfs), set(&["smtp.cert_untrusted"]), "{selfs:#?}");
-    assert!(selfs[0].message.contains("not a trusted root"), "{}", selfs[0].message);
+    assert!(
+        selfs[0].message.contains("not a trusted root"),
+        "{}",
+        selfs[0].message
+    );
 }
 
 #[tokio::test]
@@ -165,9 +237,15 @@ async fn a_private_ca_is_untrusted_unless_given_as_a_root() {
     let mut rig = Rig::new();
     let leaf = rig.pki.valid(&["mx.untrusted.smtp.test"]);
     rig.serve(42, tls_script("mx.untrusted.smtp.test", leaf.starttls()));
-    assert_eq!(codes(&rig.run("untrusted.smtp.test").await), set(&["smtp.ok"]));
+    assert_eq!(
+        codes(&rig.run("untrusted.smtp.test").await),
+        set(&["smtp.ok"])
+    );
     rig.trust = false;
-    assert_eq!(codes(&rig.run("untrusted.smtp.test").await), set(&["smtp.cert_untrusted"]));
+    assert_eq!(
+        codes(&rig.run("untrusted.smtp.test").await),
+        set(&["smtp.cert_untrusted"])
+    );
 }
 
 #[tokio::test]
@@ -177,35 +255,68 @@ async fn an_expired_certificate_from_a_trusted_ca_is_expired_not_untrusted() {
     let leaf = rig.pki.expired(&["mx.expired.smtp.test"]);
     let s = TestSmtp::start(tls_script("mx.expired.smtp.test", leaf.starttls()));
     let prober = Prober::new(&[rig.pki.root_der()], Timeouts::uniform(STEP));
-    let r = prober.probe("mx.expired.smtp.test", s.addr, Some(HELO)).await;
-    let cert = r.tls.expect("handshake").expect("handshake ok").cert.expect("cert");
+    let r = prober
+        .probe("mx.expired.smtp.test", s.addr, Some(HELO))
+        .await;
+    let cert = r
+        .tls
+        .expect("handshake")
+        .expect("handshake ok")
+        .cert
+        .expect("cert");
     assert!(cert.trusted);
     assert_eq!(cert.problems, vec![CertProblem::Expired]);
     // Expired and self-signed and wrong name: all three, at once.
     let bad = self_signed(&["other.test"]);
     let s2 = TestSmtp::start(tls_script("x", bad.starttls()));
-    let r = prober.probe("mx.expired.smtp.test", s2.addr, Some(HELO)).await;
-    let cert = r.tls.expect("handshake").expect("handshake ok").cert.expect("cert");
+    let r = prober
+        .probe("mx.expired.smtp.test", s2.addr, Some(HELO))
+        .await;
+    let cert = r
+        .tls
+        .expect("handshake")
+        .expect("handshake ok")
+        .cert
+        .expect("cert");
     assert!(!cert.trusted);
     assert!(cert.problems.contains(&CertProblem::NameMismatch));
-    assert!(cert.problems.iter().any(|p| matches!(p, CertProblem::Untrusted(_))));
+    assert!(cert
+        .problems
+        .iter()
+        .any(|p| matches!(p, CertProblem::Untrusted(_))));
 }
 
 #[tokio::test]
 async fn starttls_missing_refused_or_broken() {
     let mut rig = Rig::new();
     rig.serve(31, Script::greeting("mx.notls.smtp.test"));
-    rig.serve(32, tls_script("mx.tlsrefused.smtp.test", StartTls::Refuse("454 4.7.0 TLS not available due to local problem".into())));
+    rig.serve(
+        32,
+        tls_script(
+            "mx.tlsrefused.smtp.test",
+            StartTls::Refuse("454 4.7.0 TLS not available due to local problem".into()),
+        ),
+    );
     rig.serve(33, tls_script("mx.tlsgarbage.smtp.test", StartTls::Garbage));
     let f = rig.run("notls.smtp.test").await;
     assert_eq!(codes(&f), set(&["smtp.starttls_missing"]));
     assert!(f[0].message.contains("does not offer STARTTLS"));
     let f = rig.run("tlsrefused.smtp.test").await;
     assert_eq!(codes(&f), set(&["smtp.tls_failed"]));
-    assert!(f[0].message.contains("answered it with 454 4.7.0 TLS not available"), "{}", f[0].message);
+    assert!(
+        f[0].message
+            .contains("answered it with 454 4.7.0 TLS not available"),
+        "{}",
+        f[0].message
+    );
     let f = rig.run("tlsgarbage.smtp.test").await;
     assert_eq!(codes(&f), set(&["smtp.tls_failed"]));
-    assert!(f[0].message.contains("the TLS handshake with mx.tlsgarbage.smtp.test."), "{}", f[0].message);
+    assert!(
+        f[0].message
+            .contains("the TLS handshake with mx.tlsgarbage.smtp.test."),
+        "{}",
+        f[0].message
+    );
     assert_eq!(f[0].status, Status::Fail);
 }
 
@@ -248,19 +359,36 @@ async fn greetings_temporary_rejected_silent_or_nameless() {
     assert_eq!(f[0].status, Status::Warn);
     assert!(f[0].message.contains("421 4.7.0"));
     // RFC 5321 §3.1: QUIT after a refusing greeting, nothing else.
-    assert!(rig.servers[grey].commands().iter().all(|c| c == "QUIT"), "{:?}", rig.servers[grey].commands());
+    assert!(
+        rig.servers[grey].commands().iter().all(|c| c == "QUIT"),
+        "{:?}",
+        rig.servers[grey].commands()
+    );
 
     let f = rig.run("silent.smtp.test").await;
-    assert_eq!(codes(&f), set(&["smtp.banner_timeout", "smtp.no_working_host"]), "{f:#?}");
+    assert_eq!(
+        codes(&f),
+        set(&["smtp.banner_timeout", "smtp.no_working_host"]),
+        "{f:#?}"
+    );
     assert_eq!(one(&f, Code::SmtpNoWorkingHost).status, Status::Fail);
 
     let f = rig.run("reject.smtp.test").await;
-    assert_eq!(codes(&f), set(&["smtp.banner_rejected", "smtp.no_working_host"]));
-    assert!(one(&f, Code::SmtpBannerRejected).message.contains("554 5.7.1 No SMTP service here instead of 220"));
+    assert_eq!(
+        codes(&f),
+        set(&["smtp.banner_rejected", "smtp.no_working_host"])
+    );
+    assert!(one(&f, Code::SmtpBannerRejected)
+        .message
+        .contains("554 5.7.1 No SMTP service here instead of 220"));
 
     let f = rig.run("nohostname.smtp.test").await;
     assert_eq!(codes(&f), set(&["smtp.banner_no_hostname"]), "{f:#?}");
-    assert!(f[0].message.contains("greets with \"ESMTP ready\""), "{}", f[0].message);
+    assert!(
+        f[0].message.contains("greets with \"ESMTP ready\""),
+        "{}",
+        f[0].message
+    );
 }
 
 #[tokio::test]
@@ -269,7 +397,11 @@ async fn the_greeting_name_is_compared_with_the_ptr() {
     let leaf = rig.pki.valid(&["mx.ptrmismatch.smtp.test"]);
     rig.serve(38, tls_script("gateway.elsewhere.test", leaf.starttls()));
     let f = rig.run("ptrmismatch.smtp.test").await;
-    assert_eq!(codes(&f), set(&["smtp.banner_ptr_mismatch", "smtp.ok"]), "{f:#?}");
+    assert_eq!(
+        codes(&f),
+        set(&["smtp.banner_ptr_mismatch", "smtp.ok"]),
+        "{f:#?}"
+    );
     let m = one(&f, Code::SmtpBannerPtrMismatch);
     assert_eq!(m.status, Status::Info);
     assert_eq!(
@@ -279,7 +411,10 @@ async fn the_greeting_name_is_compared_with_the_ptr() {
             rig.servers[0].addr.port()
         )
     );
-    assert_eq!(m.evidence[0], "38.2.0.192.in-addr.arpa. PTR mx.ptrmismatch.smtp.test.");
+    assert_eq!(
+        m.evidence[0],
+        "38.2.0.192.in-addr.arpa. PTR mx.ptrmismatch.smtp.test."
+    );
 }
 
 #[tokio::test]
@@ -300,11 +435,22 @@ async fn ehlo_refused_or_unanswered() {
         },
     );
     let f = rig.run("ehlorefused.smtp.test").await;
-    assert_eq!(codes(&f), set(&["smtp.ehlo_rejected", "smtp.no_working_host"]), "{f:#?}");
-    assert!(one(&f, Code::SmtpEhloRejected).message.contains(&format!("refused EHLO {HELO} with 550 5.7.1")));
+    assert_eq!(
+        codes(&f),
+        set(&["smtp.ehlo_rejected", "smtp.no_working_host"]),
+        "{f:#?}"
+    );
+    assert!(one(&f, Code::SmtpEhloRejected)
+        .message
+        .contains(&format!("refused EHLO {HELO} with 550 5.7.1")));
     let f = rig.run("ehlosilent.smtp.test").await;
-    assert_eq!(codes(&f), set(&["smtp.ehlo_rejected", "smtp.no_working_host"]));
-    assert!(one(&f, Code::SmtpEhloRejected).message.contains("no answer in time"));
+    assert_eq!(
+        codes(&f),
+        set(&["smtp.ehlo_rejected", "smtp.no_working_host"])
+    );
+    assert!(one(&f, Code::SmtpEhloRejected)
+        .message
+        .contains("no answer in time"));
 }
 
 #[tokio::test]
@@ -312,17 +458,36 @@ async fn refused_and_timed_out_connections_are_told_apart() {
     let mut rig = Rig::new();
     // 192.0.2.40 is routed to a closed port by default.
     let f = rig.run("refused.smtp.test").await;
-    assert_eq!(codes(&f), set(&["smtp.connect_failed", "smtp.no_working_host"]));
-    assert!(one(&f, Code::SmtpConnectFailed).message.contains("refused the connection"));
+    assert_eq!(
+        codes(&f),
+        set(&["smtp.connect_failed", "smtp.no_working_host"])
+    );
+    assert!(one(&f, Code::SmtpConnectFailed)
+        .message
+        .contains("refused the connection"));
 
     rig.blackhole(45);
     rig.blackhole(46);
     let f = rig.run("dark.smtp.test").await;
-    assert_eq!(codes(&f), set(&["smtp.connect_timeout", "smtp.port25_blocked"]), "{f:#?}");
-    assert_eq!(f.iter().filter(|x| x.code == Code::SmtpConnectTimeout).count(), 2);
+    assert_eq!(
+        codes(&f),
+        set(&["smtp.connect_timeout", "smtp.port25_blocked"]),
+        "{f:#?}"
+    );
+    assert_eq!(
+        f.iter()
+            .filter(|x| x.code == Code::SmtpConnectTimeout)
+            .count(),
+        2
+    );
     let b = one(&f, Code::SmtpPort25Blocked);
     assert_eq!(b.status, Status::Error);
-    assert!(b.message.contains("outbound port 25 may be blocked from this host"), "{}", b.message);
+    assert!(
+        b.message
+            .contains("outbound port 25 may be blocked from this host"),
+        "{}",
+        b.message
+    );
 }
 
 #[tokio::test]
@@ -332,19 +497,43 @@ async fn one_working_host_is_enough_and_probes_run_in_parallel() {
     rig.serve(44, tls_script("mx2.two.smtp.test", leaf.starttls()));
     let f = rig.run("two.smtp.test").await;
     // host-44's PTR differs from the greeting: informational.
-    assert_eq!(codes(&f), set(&["smtp.banner_ptr_mismatch", "smtp.connect_failed", "smtp.ok"]), "{f:#?}");
+    assert_eq!(
+        codes(&f),
+        set(&["smtp.banner_ptr_mismatch", "smtp.connect_failed", "smtp.ok"]),
+        "{f:#?}"
+    );
 
     // Six silent hosts: five probed, together, in about one step's time.
     let mut rig = Rig::new();
     for i in 0..6 {
-        rig.serve(50 + i, Script { banner: None, ..Script::greeting("x.test") });
+        rig.serve(
+            50 + i,
+            Script {
+                banner: None,
+                ..Script::greeting("x.test")
+            },
+        );
     }
     let start = std::time::Instant::now();
     let f = rig.run("many.smtp.test").await;
     let took = start.elapsed();
-    assert_eq!(codes(&f), set(&["smtp.banner_timeout", "smtp.hosts_limited", "smtp.no_working_host"]));
-    assert_eq!(f.iter().filter(|x| x.code == Code::SmtpBannerTimeout).count(), MAX_HOSTS);
-    assert!(one(&f, Code::SmtpHostsLimited).message.contains("has 6 MX hosts; the 5 most preferred"));
+    assert_eq!(
+        codes(&f),
+        set(&[
+            "smtp.banner_timeout",
+            "smtp.hosts_limited",
+            "smtp.no_working_host"
+        ])
+    );
+    assert_eq!(
+        f.iter()
+            .filter(|x| x.code == Code::SmtpBannerTimeout)
+            .count(),
+        MAX_HOSTS
+    );
+    assert!(one(&f, Code::SmtpHostsLimited)
+        .message
+        .contains("has 6 MX hosts; the 5 most preferred"));
     assert!(took < STEP * 3, "five probes took {took:?}");
     assert!(rig.servers[5].commands().is_empty());
 }
@@ -376,8 +565,14 @@ async fn an_implicit_mx_is_the_domain_itself() {
     rig.serve(25, tls_script("implicit.smtp.test", leaf.starttls()));
     let f = rig.run("implicit.smtp.test").await;
     // 192.0.2.25's PTR is mx.ok.smtp.test: informational.
-    assert_eq!(codes(&f), set(&["smtp.banner_ptr_mismatch", "smtp.ok"]), "{f:#?}");
-    assert!(one(&f, Code::SmtpOk).message.starts_with("implicit.smtp.test. (192.0.2.25"));
+    assert_eq!(
+        codes(&f),
+        set(&["smtp.banner_ptr_mismatch", "smtp.ok"]),
+        "{f:#?}"
+    );
+    assert!(one(&f, Code::SmtpOk)
+        .message
+        .starts_with("implicit.smtp.test. (192.0.2.25"));
 }
 
 #[tokio::test]
@@ -415,8 +610,15 @@ async fn the_port_option_reaches_an_mx_on_loopback() {
     };
     let f = check(&client(&rig.dns), "loop.smtp.test", Some(HELO), &options).await;
     // The resolver itself answers the PTR of 127.0.0.1 (localhost).
-    assert_eq!(codes(&f), set(&["smtp.banner_ptr_mismatch", "smtp.ok"]), "{f:#?}");
-    assert!(one(&f, Code::SmtpOk).message.starts_with(&format!("mx.loop.smtp.test. (127.0.0.1, port {})", s.addr.port())));
+    assert_eq!(
+        codes(&f),
+        set(&["smtp.banner_ptr_mismatch", "smtp.ok"]),
+        "{f:#?}"
+    );
+    assert!(one(&f, Code::SmtpOk).message.starts_with(&format!(
+        "mx.loop.smtp.test. (127.0.0.1, port {})",
+        s.addr.port()
+    )));
     assert_eq!(s.commands().len(), 4);
 }
 
@@ -433,7 +635,14 @@ async fn the_probe_report_records_every_step() {
         ..tls_script("mx.example.test", leaf.starttls())
     };
     let s = TestSmtp::start(script);
-    let r = probe::probe("mx.example.test", s.addr, None, &[pki.root_der()], Timeouts::uniform(STEP)).await;
+    let r = probe::probe(
+        "mx.example.test",
+        s.addr,
+        None,
+        &[pki.root_der()],
+        Timeouts::uniform(STEP),
+    )
+    .await;
     assert_eq!(r.connect, Connect::Connected);
     assert_eq!(r.banner.as_ref().map(|b| b.code), Some(220));
     assert_eq!(r.banner_host.as_deref(), Some("mx.example.test"));
@@ -456,16 +665,34 @@ async fn the_probe_report_records_every_step() {
     assert_eq!(r.stopped, None);
     assert!(r.greeted());
     assert!(r.timings.connect_ms.is_some() && r.timings.tls_ms.is_some());
-    assert!(r.transcript.first().is_some_and(|l| l.starts_with("S: 220 mx.example.test")));
-    assert!(serde_json::to_string(&r).expect("serializes").contains("\"outcome\":\"connected\""));
+    assert!(r
+        .transcript
+        .first()
+        .is_some_and(|l| l.starts_with("S: 220 mx.example.test")));
+    assert!(serde_json::to_string(&r)
+        .expect("serializes")
+        .contains("\"outcome\":\"connected\""));
 
     // Refused, and a greeting that never comes.
     let r = probe::probe("x.test", closed_port(), None, &[], Timeouts::uniform(STEP)).await;
     assert_eq!(r.connect, Connect::Refused);
-    let silent = TestSmtp::start(Script { banner: None, ..Script::greeting("x.test") });
-    let r = probe::probe("x.test", silent.addr, None, &[], Timeouts::uniform(Duration::from_millis(300))).await;
+    let silent = TestSmtp::start(Script {
+        banner: None,
+        ..Script::greeting("x.test")
+    });
+    let r = probe::probe(
+        "x.test",
+        silent.addr,
+        None,
+        &[],
+        Timeouts::uniform(Duration::from_millis(300)),
+    )
+    .await;
     assert_eq!(r.connect, Connect::Connected);
-    assert_eq!(r.stopped.as_ref().map(|s| (s.at, s.why.clone())), Some((Stage::Banner, StopReason::Timeout)));
+    assert_eq!(
+        r.stopped.as_ref().map(|s| (s.at, s.why.clone())),
+        Some((Stage::Banner, StopReason::Timeout))
+    );
     assert!(silent.commands().is_empty());
 }
 
@@ -482,13 +709,20 @@ async fn the_whole_probe_is_bounded() {
     let start = std::time::Instant::now();
     let r = probe::probe("x.test", hole.addr, None, &[], t).await;
     assert_eq!(r.connect, Connect::TimedOut);
-    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
 fn every_code_of_dnsbl_and_smtp_is_asserted_by_a_scenario() {
     let sources = [include_str!("dnsbl.rs"), include_str!("smtp.rs")].concat();
-    for c in Code::ALL.iter().filter(|c| ["dnsbl", "smtp"].contains(&c.check())) {
+    for c in Code::ALL
+        .iter()
+        .filter(|c| ["dnsbl", "smtp"].contains(&c.check()))
+    {
         let quoted = format!("\"{}\"", c.id());
         let variant = format!("{c:?}");
         assert!(

@@ -212,6 +212,10 @@ codes! {
         "Not listed on the blocklists asked",
         "Nothing to do.",
         "RFC 5782";
+    DnsblOffline = "dnsbl.offline", Skip,
+        "Offline: the blocklists were not asked",
+        "Run without --offline to ask the blocklists (or load a local copy of a list's zone with --zone).",
+        "";
     DnsblNoIp = "dnsbl.no_ip", Skip,
         "No sending IP given: only the domain was checked against blocklists",
         "Pass the sending host's public address with --ip to check it against IP blocklists.",

@@ -16,7 +16,7 @@
 //! does not list its own RFC 5782 test entry (a mistyped or dead zone answers
 //! NXDOMAIN for everything, which would read as "not listed").
 //!
-//! Codes: dnsbl.ok, dnsbl.no_ip, dnsbl.listed, dnsbl.domain_listed,
+//! Codes: dnsbl.ok, dnsbl.offline, dnsbl.no_ip, dnsbl.listed, dnsbl.domain_listed,
 //! dnsbl.query_refused, dnsbl.lookup_failed, dnsbl.list_not_working.
 
 use std::collections::BTreeMap;
@@ -106,10 +106,16 @@ const DBL_CODES: &[(Ipv4Addr, &str)] = &[
     (dbl(5), "malware domain"),
     (dbl(6), "botnet command-and-control domain"),
     (dbl(102), "abused legitimate domain used in spam"),
-    (dbl(103), "abused legitimate domain used as a spammed redirector"),
+    (
+        dbl(103),
+        "abused legitimate domain used as a spammed redirector",
+    ),
     (dbl(104), "abused legitimate domain used in phishing"),
     (dbl(105), "abused legitimate domain used for malware"),
-    (dbl(106), "abused legitimate domain used for botnet command and control"),
+    (
+        dbl(106),
+        "abused legitimate domain used for botnet command and control",
+    ),
 ];
 
 const KNOWN: &[Known] = &[
@@ -272,7 +278,9 @@ impl List {
 
     /// What a listing code means on this list.
     fn meaning(&self, code: Ipv4Addr) -> String {
-        let unknown = || format!("{code} (a listing; its meaning on this list is not known to mailpreflight)");
+        let unknown = || {
+            format!("{code} (a listing; its meaning on this list is not known to mailpreflight)")
+        };
         match self.known.map(|k| &k.codes) {
             Some(Codes::Table(t)) => t
                 .iter()
@@ -281,7 +289,11 @@ impl List {
                 .unwrap_or_else(unknown),
             Some(Codes::Bits(bits)) => {
                 let last = code.octets()[3];
-                let parts: Vec<&str> = bits.iter().filter(|(b, _)| last & b != 0).map(|(_, m)| *m).collect();
+                let parts: Vec<&str> = bits
+                    .iter()
+                    .filter(|(b, _)| last & b != 0)
+                    .map(|(_, m)| *m)
+                    .collect();
                 if parts.is_empty() {
                     unknown()
                 } else {
@@ -460,7 +472,10 @@ pub async fn check(dns: &Dns, ips: &[IpAddr], domain: &str, lists: &[List]) -> V
             Kind::Ip => {
                 for ip in ips {
                     if ip.is_ipv6() && !list.ipv6() {
-                        v6_unsupported.entry(ip.to_string()).or_default().push(&list.zone);
+                        v6_unsupported
+                            .entry(ip.to_string())
+                            .or_default()
+                            .push(&list.zone);
                         continue;
                     }
                     asks.push(Ask {
@@ -504,17 +519,33 @@ pub async fn check(dns: &Dns, ips: &[IpAddr], domain: &str, lists: &[List]) -> V
     // Subjects each list answered "not listed" for, with the answers.
     let mut clean: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut clean_evidence = Vec::new();
+    // Lists not asked at all: --offline and no --zone covers them.
+    let mut offline: Vec<String> = Vec::new();
     for list in lists {
-        let mine: Vec<&Asked> = asked.iter().filter(|a| a.ask.list.zone == list.zone).collect();
+        let mine: Vec<&Asked> = asked
+            .iter()
+            .filter(|a| a.ask.list.zone == list.zone)
+            .collect();
         let mut evidence = Vec::new();
         for a in &mine {
             evidence.extend(a.answer.evidence(&a.ask.qname, RType::A));
         }
+        if !mine.is_empty()
+            && mine
+                .iter()
+                .all(|a| matches!(a.outcome, Outcome::Failed(Failure::Offline)))
+        {
+            offline.push(list.zone.clone());
+            continue;
+        }
+        // The subjects an outcome applies to, the test entry named last.
         let subjects = |pred: &dyn Fn(&Outcome) -> bool| -> Vec<String> {
-            mine.iter()
-                .filter(|a| pred(&a.outcome))
-                .map(|a| a.ask.subject.clone().unwrap_or_else(|| "its test entry".into()))
-                .collect()
+            let hit: Vec<&&Asked> = mine.iter().filter(|a| pred(&a.outcome)).collect();
+            let mut v: Vec<String> = hit.iter().filter_map(|a| a.ask.subject.clone()).collect();
+            if hit.iter().any(|a| a.ask.subject.is_none()) {
+                v.push("its test entry".into());
+            }
+            v
         };
         if let Some(r) = mine.iter().find_map(|a| match &a.outcome {
             Outcome::Refused(r) => Some(r.clone()),
@@ -545,7 +576,12 @@ pub async fn check(dns: &Dns, ips: &[IpAddr], domain: &str, lists: &[List]) -> V
             out.push(
                 Finding::new(
                     Code::DnsblLookupFailed,
-                    format!("{} ({}) could not be asked about {}: {f}", list.zone, list.name(), who.join(", ")),
+                    format!(
+                        "{} ({}) could not be asked about {}: {f}",
+                        list.zone,
+                        list.name(),
+                        who.join(", ")
+                    ),
                 )
                 .evidence(evidence.clone()),
             );
@@ -577,7 +613,10 @@ pub async fn check(dns: &Dns, ips: &[IpAddr], domain: &str, lists: &[List]) -> V
         }
         for a in mine.iter().filter(|a| matches!(a.outcome, Outcome::Clean)) {
             if let Some(subject) = &a.ask.subject {
-                clean.entry(subject.clone()).or_default().push(list.zone.clone());
+                clean
+                    .entry(subject.clone())
+                    .or_default()
+                    .push(list.zone.clone());
                 clean_evidence.extend(a.answer.evidence(&a.ask.qname, RType::A));
             }
         }
@@ -595,11 +634,22 @@ pub async fn check(dns: &Dns, ips: &[IpAddr], domain: &str, lists: &[List]) -> V
         if !v6_unsupported.is_empty() {
             let notes: Vec<String> = v6_unsupported
                 .iter()
-                .map(|(ip, zones)| format!("{ip} not asked of {} (IPv4-only lists)", zones.join(", ")))
+                .map(|(ip, zones)| {
+                    format!("{ip} not asked of {} (IPv4-only lists)", zones.join(", "))
+                })
                 .collect();
             parts.push(notes.join("; "));
         }
         out.push(Finding::new(Code::DnsblOk, parts.join("; ")).evidence(clean_evidence));
+    }
+    if !offline.is_empty() {
+        out.push(Finding::new(
+            Code::DnsblOffline,
+            format!(
+                "offline: these blocklists were not asked (no --zone covers them): {}",
+                offline.join(", ")
+            ),
+        ));
     }
     if ips.is_empty() && lists.iter().any(|l| l.kind == Kind::Ip) {
         out.push(Finding::new(
@@ -624,7 +674,9 @@ fn listing(a: &Asked, txt: &Answer) -> Finding {
                 .records()
                 .iter()
                 .filter_map(|r| match &r.data {
-                    RData::Txt(p) => Some(p.iter().map(|s| quote_txt(s)).collect::<Vec<_>>().join(" ")),
+                    RData::Txt(p) => {
+                        Some(p.iter().map(|s| quote_txt(s)).collect::<Vec<_>>().join(" "))
+                    }
                     _ => None,
                 })
                 .collect();
@@ -669,7 +721,10 @@ mod tests {
 
     #[test]
     fn query_names() {
-        assert_eq!(ip_query("192.0.2.99".parse().unwrap(), "zen.spamhaus.org"), "99.2.0.192.zen.spamhaus.org");
+        assert_eq!(
+            ip_query("192.0.2.99".parse().unwrap(), "zen.spamhaus.org"),
+            "99.2.0.192.zen.spamhaus.org"
+        );
         let v6 = ip_query("2001:db8::1".parse().unwrap(), "zen.spamhaus.org");
         assert!(v6.starts_with("1.0.0.0.0.0.0.0."), "{v6}");
         assert!(v6.ends_with(".8.b.d.0.1.0.0.2.zen.spamhaus.org"), "{v6}");
@@ -678,7 +733,14 @@ mod tests {
 
     #[test]
     fn refusals_are_not_listings() {
-        for c in ["127.255.255.252", "127.255.255.254", "127.255.255.255", "127.0.1.255", "127.0.0.1", "198.51.100.7"] {
+        for c in [
+            "127.255.255.252",
+            "127.255.255.254",
+            "127.255.255.255",
+            "127.0.1.255",
+            "127.0.0.1",
+            "198.51.100.7",
+        ] {
             assert!(refusal(c.parse().unwrap()).is_some(), "{c}");
         }
         for c in ["127.0.0.2", "127.0.0.10", "127.0.1.2"] {
@@ -697,11 +759,19 @@ mod tests {
         let uribl = List::parse("multi.uribl.com");
         assert_eq!(uribl.kind, Kind::Domain);
         let m = uribl.meaning(Ipv4Addr::new(127, 0, 0, 6));
-        assert!(m.contains("black") && m.contains("grey") && !m.contains("red"), "{m}");
+        assert!(
+            m.contains("black") && m.contains("grey") && !m.contains("red"),
+            "{m}"
+        );
         assert_eq!(List::parse("domain:dbl.example.test").kind, Kind::Domain);
         assert_eq!(List::parse("bl.example.test").kind, Kind::Ip);
-        assert_eq!(List::parse("bl.example.test").test_name().as_deref(), Some("2.0.0.127.bl.example.test"));
-        assert!(zen.fix("192.0.2.1", &[v4(10)]).contains("not a spam listing"));
+        assert_eq!(
+            List::parse("bl.example.test").test_name().as_deref(),
+            Some("2.0.0.127.bl.example.test")
+        );
+        assert!(zen
+            .fix("192.0.2.1", &[v4(10)])
+            .contains("not a spam listing"));
     }
 
     #[test]
@@ -709,6 +779,9 @@ mod tests {
         let d = default_lists();
         assert_eq!(d.len(), DEFAULT_ZONES.len());
         assert!(d.iter().all(|l| l.known.is_some()));
-        assert_eq!(lists_from(&["zen.spamhaus.org".into(), "ZEN.spamhaus.org.".into()]).len(), 1);
+        assert_eq!(
+            lists_from(&["zen.spamhaus.org".into(), "ZEN.spamhaus.org.".into()]).len(),
+            1
+        );
     }
 }

@@ -45,7 +45,12 @@ impl Script {
     pub fn greeting(host: &str) -> Script {
         Script {
             banner: Some(format!("220 {host} ESMTP test")),
-            ehlo: Some(vec![format!("250-{host} hello"), "250-PIPELINING".into(), "250-SIZE 10240000".into(), "250 8BITMIME".into()]),
+            ehlo: Some(vec![
+                format!("250-{host} hello"),
+                "250-PIPELINING".into(),
+                "250-SIZE 10240000".into(),
+                "250 8BITMIME".into(),
+            ]),
             starttls: StartTls::Off,
         }
     }
@@ -77,10 +82,14 @@ impl TestSmtp {
                 .expect("test SMTP runtime");
             rt.block_on(async move {
                 let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
-                addr_tx.send(listener.local_addr().expect("smtp addr")).expect("report address");
+                addr_tx
+                    .send(listener.local_addr().expect("smtp addr"))
+                    .expect("report address");
                 let accept = async {
                     loop {
-                        let Ok((sock, _)) = listener.accept().await else { continue };
+                        let Ok((sock, _)) = listener.accept().await else {
+                            continue;
+                        };
                         let script = script.clone();
                         let seen = seen.clone();
                         tokio::spawn(async move {
@@ -105,7 +114,10 @@ impl TestSmtp {
 
     /// Every command line received, in order, across connections.
     pub fn commands(&self) -> Vec<String> {
-        self.commands.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -120,7 +132,11 @@ impl Drop for TestSmtp {
     }
 }
 
-async fn serve(sock: tokio::net::TcpStream, script: Script, seen: Arc<Mutex<Vec<String>>>) -> std::io::Result<()> {
+async fn serve(
+    sock: tokio::net::TcpStream,
+    script: Script,
+    seen: Arc<Mutex<Vec<String>>>,
+) -> std::io::Result<()> {
     let mut conn = BufReader::new(sock);
     let Some(banner) = &script.banner else {
         // Hold the connection open, greeting nothing, until the client goes.
@@ -141,7 +157,8 @@ async fn serve(sock: tokio::net::TcpStream, script: Script, seen: Arc<Mutex<Vec<
                 Ok(())
             }
             StartTls::Garbage => {
-                conn.write_all(b"this is not TLS at all\r\n\r\n\r\n").await?;
+                conn.write_all(b"this is not TLS at all\r\n\r\n\r\n")
+                    .await?;
                 conn.flush().await?;
                 let mut sink = Vec::new();
                 let _ = conn.read_until(b'\n', &mut sink).await;
@@ -169,8 +186,14 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
             return Ok(Next::Close);
         }
         let cmd = String::from_utf8_lossy(&line).trim_end().to_string();
-        seen.lock().unwrap_or_else(|e| e.into_inner()).push(cmd.clone());
-        let verb = cmd.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        seen.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(cmd.clone());
+        let verb = cmd
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
         let reply: String = match verb.as_str() {
             "EHLO" => match &script.ehlo {
                 None => continue,
@@ -287,7 +310,9 @@ impl TestPki {
     pub fn new() -> TestPki {
         let key = KeyPair::generate().expect("CA key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params.distinguished_name.push(DnType::CommonName, "mailpreflight test CA");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "mailpreflight test CA");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let now = SystemTime::now();
@@ -308,8 +333,12 @@ impl TestPki {
     /// A leaf for `names`, issued by this CA, valid from `from` to `until`.
     pub fn leaf(&self, names: &[&str], from: SystemTime, until: SystemTime) -> Leaf {
         let key = KeyPair::generate().expect("leaf key");
-        let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("leaf params");
-        params.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("test"));
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .expect("leaf params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, names.first().copied().unwrap_or("test"));
         params.not_before = from.into();
         params.not_after = until.into();
         let cert = params.signed_by(&key, &self.issuer).expect("leaf cert");
@@ -347,8 +376,12 @@ impl TestPki {
 /// A self-signed certificate for `names` (no CA vouches for it).
 pub fn self_signed(names: &[&str]) -> Leaf {
     let key = KeyPair::generate().expect("key");
-    let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("params");
-    params.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("test"));
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .expect("params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, names.first().copied().unwrap_or("test"));
     let cert = params.self_signed(&key).expect("self-signed cert");
     Leaf {
         chain: vec![cert.der().clone()],

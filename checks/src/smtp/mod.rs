@@ -54,7 +54,10 @@ impl Check for SmtpCheck {
 
     async fn run(&self, ctx: &Ctx) -> Vec<Finding> {
         if ctx.options.offline {
-            return vec![Finding::new(Code::SmtpOffline, "offline: the mail hosts were not probed")];
+            return vec![Finding::new(
+                Code::SmtpOffline,
+                "offline: the mail hosts were not probed",
+            )];
         }
         let helo = ctx.target.helo.clone().or_else(machine_name);
         check(&ctx.dns, &ctx.target.domain, helo.as_deref(), &ctx.options).await
@@ -83,7 +86,9 @@ struct Host {
 /// limit so the check reports rather than being cut off.
 pub fn timeouts(options: &Options) -> Timeouts {
     let mut t = Timeouts::uniform(options.smtp_timeout);
-    let room = options.check_timeout.saturating_sub(options.check_timeout / 10);
+    let room = options
+        .check_timeout
+        .saturating_sub(options.check_timeout / 10);
     t.total = t.total.min(room);
     t
 }
@@ -106,7 +111,10 @@ pub async fn check(dns: &Dns, domain: &str, helo: Option<&str>, options: &Option
         let prober = &prober;
         async move {
             let rev = reverse_name(h.ip);
-            let (report, ptr) = tokio::join!(prober.probe(&h.name, addr, helo), dns.query(&rev, RType::Ptr));
+            let (report, ptr) = tokio::join!(
+                prober.probe(&h.name, addr, helo),
+                dns.query(&rev, RType::Ptr)
+            );
             (report, ptr)
         }
     });
@@ -119,7 +127,11 @@ pub async fn check(dns: &Dns, domain: &str, helo: Option<&str>, options: &Option
         if report.greeted() {
             working += 1;
         }
-        if report.banner.as_ref().is_some_and(|b| (400..500).contains(&b.code)) {
+        if report
+            .banner
+            .as_ref()
+            .is_some_and(|b| (400..500).contains(&b.code))
+        {
             temporary += 1;
         }
         if report.connect == Connect::TimedOut {
@@ -128,8 +140,14 @@ pub async fn check(dns: &Dns, domain: &str, helo: Option<&str>, options: &Option
         out.extend(judge(h, report, ptr));
     }
     if working == 0 && temporary == 0 {
-        let names: Vec<String> = hosts.iter().map(|h| format!("{} ({})", fqdn(&h.name), h.ip)).collect();
-        let evidence: Vec<String> = hosts.iter().flat_map(|h| h.evidence.iter().cloned()).collect();
+        let names: Vec<String> = hosts
+            .iter()
+            .map(|h| format!("{} ({})", fqdn(&h.name), h.ip))
+            .collect();
+        let evidence: Vec<String> = hosts
+            .iter()
+            .flat_map(|h| h.evidence.iter().cloned())
+            .collect();
         if timed_out == hosts.len() {
             out.push(
                 Finding::new(
@@ -146,7 +164,11 @@ pub async fn check(dns: &Dns, domain: &str, helo: Option<&str>, options: &Option
             out.push(
                 Finding::new(
                     Code::SmtpNoWorkingHost,
-                    format!("none of the mail hosts of {} completed an SMTP greeting: {}", fqdn(domain), names.join(", ")),
+                    format!(
+                        "none of the mail hosts of {} completed an SMTP greeting: {}",
+                        fqdn(domain),
+                        names.join(", ")
+                    ),
                 )
                 .evidence(dedup(evidence)),
             );
@@ -163,11 +185,23 @@ async fn mail_hosts(dns: &Dns, domain: &str, out: &mut Vec<Finding>) -> Option<V
     let mx_ev = mx.evidence(domain, RType::Mx);
     let names: Vec<String> = match &mx {
         Answer::Failed(f) => {
-            out.push(Finding::new(Code::SmtpLookupFailed, format!("the MX records of {d} could not be looked up: {f}")).evidence(mx_ev));
+            out.push(
+                Finding::new(
+                    Code::SmtpLookupFailed,
+                    format!("the MX records of {d} could not be looked up: {f}"),
+                )
+                .evidence(mx_ev),
+            );
             return None;
         }
         Answer::NxDomain => {
-            out.push(Finding::new(Code::SmtpNoMailHost, format!("{d} does not exist: there is no mail host to probe")).evidence(mx_ev));
+            out.push(
+                Finding::new(
+                    Code::SmtpNoMailHost,
+                    format!("{d} does not exist: there is no mail host to probe"),
+                )
+                .evidence(mx_ev),
+            );
             return None;
         }
         // RFC 5321 §5.1: no MX means the domain itself is the mail host.
@@ -197,7 +231,10 @@ async fn mail_hosts(dns: &Dns, domain: &str, out: &mut Vec<Finding>) -> Option<V
         out.push(
             Finding::new(
                 Code::SmtpHostsLimited,
-                format!("{d} has {total} MX hosts; the {MAX_HOSTS} most preferred were probed: {}", names.iter().map(|n| fqdn(n)).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "{d} has {total} MX hosts; the {MAX_HOSTS} most preferred were probed: {}",
+                    names.iter().map(|n| fqdn(n)).collect::<Vec<_>>().join(", ")
+                ),
             )
             .evidence(mx_ev.clone()),
         );
@@ -225,8 +262,14 @@ async fn mail_hosts(dns: &Dns, domain: &str, out: &mut Vec<Finding>) -> Option<V
             None => {
                 if let Some(f) = a.failure().or(aaaa.failure()) {
                     out.push(
-                        Finding::new(Code::SmtpLookupFailed, format!("the address of mail host {} could not be looked up: {f}", fqdn(name)))
-                            .evidence(evidence),
+                        Finding::new(
+                            Code::SmtpLookupFailed,
+                            format!(
+                                "the address of mail host {} could not be looked up: {f}",
+                                fqdn(name)
+                            ),
+                        )
+                        .evidence(evidence),
                     );
                 } else {
                     unresolved.push((fqdn(name), evidence));
@@ -238,8 +281,14 @@ async fn mail_hosts(dns: &Dns, domain: &str, out: &mut Vec<Finding>) -> Option<V
         if !unresolved.is_empty() {
             let names: Vec<&str> = unresolved.iter().map(|(n, _)| n.as_str()).collect();
             out.push(
-                Finding::new(Code::SmtpNoMailHost, format!("no mail host of {d} has an address to connect to: {}", names.join(", ")))
-                    .evidence(unresolved.into_iter().flat_map(|(_, e)| e)),
+                Finding::new(
+                    Code::SmtpNoMailHost,
+                    format!(
+                        "no mail host of {d} has an address to connect to: {}",
+                        names.join(", ")
+                    ),
+                )
+                .evidence(unresolved.into_iter().flat_map(|(_, e)| e)),
             );
         }
         return None;
@@ -257,7 +306,13 @@ fn judge(h: &Host, r: &ProbeReport, ptr: &Answer) -> Vec<Finding> {
     };
     let evidence = || {
         let mut e = h.evidence.clone();
-        e.extend(r.transcript.iter().map(|l| if l.starts_with(';') { l.clone() } else { format!("; {l}") }));
+        e.extend(r.transcript.iter().map(|l| {
+            if l.starts_with(';') {
+                l.clone()
+            } else {
+                format!("; {l}")
+            }
+        }));
         e
     };
     let f = |code: Code, msg: String| Finding::new(code, msg).evidence(evidence());
@@ -268,15 +323,29 @@ fn judge(h: &Host, r: &ProbeReport, ptr: &Answer) -> Vec<Finding> {
         Connect::Refused => {
             return vec![f(Code::SmtpConnectFailed, format!("{at} refused the connection: nothing listens on the port, or a firewall rejects"))];
         }
-        Connect::Failed(e) => return vec![f(Code::SmtpConnectFailed, format!("could not connect to {at}: {e}"))],
+        Connect::Failed(e) => {
+            return vec![f(
+                Code::SmtpConnectFailed,
+                format!("could not connect to {at}: {e}"),
+            )]
+        }
         Connect::TimedOut => {
-            return vec![f(Code::SmtpConnectTimeout, format!("the connection to {at} timed out (no answer at all)"))];
+            return vec![f(
+                Code::SmtpConnectTimeout,
+                format!("the connection to {at} timed out (no answer at all)"),
+            )];
         }
     }
     let Some(banner) = &r.banner else {
         return match r.stopped.as_ref().map(|s| &s.why) {
-            Some(StopReason::Timeout) | None => vec![f(Code::SmtpBannerTimeout, format!("{at} accepted the connection but sent no greeting in time"))],
-            Some(why) => vec![f(Code::SmtpBannerRejected, format!("{at} accepted the connection but did not greet: {why}"))],
+            Some(StopReason::Timeout) | None => vec![f(
+                Code::SmtpBannerTimeout,
+                format!("{at} accepted the connection but sent no greeting in time"),
+            )],
+            Some(why) => vec![f(
+                Code::SmtpBannerRejected,
+                format!("{at} accepted the connection but did not greet: {why}"),
+            )],
         };
     };
     match banner.code {
@@ -292,16 +361,32 @@ fn judge(h: &Host, r: &ProbeReport, ptr: &Answer) -> Vec<Finding> {
     match &r.banner_host {
         None => out.push(f(
             Code::SmtpBannerNoHostname,
-            format!("{at} greets with \"{}\", which does not start with a fully-qualified host name", banner.text()),
+            format!(
+                "{at} greets with \"{}\", which does not start with a fully-qualified host name",
+                banner.text()
+            ),
         )),
         Some(bh) if !bh.starts_with('[') => {
             let rev = reverse_name(h.ip);
-            let ptr_names: Vec<String> = ptr.names().iter().map(|n| crate::dns::normalize(n)).collect();
+            let ptr_names: Vec<String> = ptr
+                .names()
+                .iter()
+                .map(|n| crate::dns::normalize(n))
+                .collect();
             let mismatch = match ptr {
-                Answer::Records(_) if !ptr_names.iter().any(|p| p == bh) => {
-                    Some(format!("{at} greets as {bh}, but the PTR of {} is {}", h.ip, ptr_names.iter().map(|n| fqdn(n)).collect::<Vec<_>>().join(", ")))
-                }
-                Answer::NxDomain | Answer::NoData(_) => Some(format!("{at} greets as {bh}, but {} has no PTR record", h.ip)),
+                Answer::Records(_) if !ptr_names.iter().any(|p| p == bh) => Some(format!(
+                    "{at} greets as {bh}, but the PTR of {} is {}",
+                    h.ip,
+                    ptr_names
+                        .iter()
+                        .map(|n| fqdn(n))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                Answer::NxDomain | Answer::NoData(_) => Some(format!(
+                    "{at} greets as {bh}, but {} has no PTR record",
+                    h.ip
+                )),
                 // Could not ask: no claim either way.
                 _ => None,
             };
@@ -318,37 +403,62 @@ fn judge(h: &Host, r: &ProbeReport, ptr: &Answer) -> Vec<Finding> {
     }
 
     let Some(ehlo) = &r.ehlo else {
-        let why = r.stopped.as_ref().map(|s| s.why.to_string()).unwrap_or_default();
-        out.push(f(Code::SmtpEhloRejected, format!("{at} did not answer EHLO {}: {why}", r.helo)));
+        let why = r
+            .stopped
+            .as_ref()
+            .map(|s| s.why.to_string())
+            .unwrap_or_default();
+        out.push(f(
+            Code::SmtpEhloRejected,
+            format!("{at} did not answer EHLO {}: {why}", r.helo),
+        ));
         return out;
     };
     if !ehlo.reply.is_positive() {
-        out.push(f(Code::SmtpEhloRejected, format!("{at} refused EHLO {} with {}", r.helo, ehlo.reply.summary())));
+        out.push(f(
+            Code::SmtpEhloRejected,
+            format!("{at} refused EHLO {} with {}", r.helo, ehlo.reply.summary()),
+        ));
         return out;
     }
     if !ehlo.starttls {
-        out.push(f(Code::SmtpStarttlsMissing, format!("{at} does not offer STARTTLS: mail to it travels in plain text")));
+        out.push(f(
+            Code::SmtpStarttlsMissing,
+            format!("{at} does not offer STARTTLS: mail to it travels in plain text"),
+        ));
         return out;
     }
     if let Some(st) = &r.starttls {
         if st.code != 220 {
-            out.push(f(Code::SmtpTlsFailed, format!("{at} offers STARTTLS but answered it with {}", st.summary())));
+            out.push(f(
+                Code::SmtpTlsFailed,
+                format!("{at} offers STARTTLS but answered it with {}", st.summary()),
+            ));
             return out;
         }
     } else if let Some(stop) = r.stopped.as_ref().filter(|s| s.at == Stage::Starttls) {
-        out.push(f(Code::SmtpTlsFailed, format!("{at} offers STARTTLS but did not answer it: {}", stop.why)));
+        out.push(f(
+            Code::SmtpTlsFailed,
+            format!("{at} offers STARTTLS but did not answer it: {}", stop.why),
+        ));
         return out;
     }
     let info = match &r.tls {
         Some(Ok(info)) => info,
         Some(Err(e)) => {
-            out.push(f(Code::SmtpTlsFailed, format!("the TLS handshake with {at} failed: {e}")));
+            out.push(f(
+                Code::SmtpTlsFailed,
+                format!("the TLS handshake with {at} failed: {e}"),
+            ));
             return out;
         }
         None => return out,
     };
     let Some(cert) = &info.cert else {
-        out.push(f(Code::SmtpCertUntrusted, format!("{at} sent no certificate that could be read")));
+        out.push(f(
+            Code::SmtpCertUntrusted,
+            format!("{at} sent no certificate that could be read"),
+        ));
         return out;
     };
     let names = if cert.names.is_empty() {
@@ -382,12 +492,19 @@ fn judge(h: &Host, r: &ProbeReport, ptr: &Answer) -> Vec<Finding> {
             CertProblem::Untrusted(why) => fc(Code::SmtpCertUntrusted, format!("the certificate of {at} is not trusted: {why}")),
         });
     }
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     let left = cert.not_after - now;
     if left >= 0 && left < EXPIRY_WARNING.as_secs() as i64 {
         out.push(fc(
             Code::SmtpCertExpiresSoon,
-            format!("the certificate of {at} expires on {} ({} day(s) from now)", date(cert.not_after), left / 86_400),
+            format!(
+                "the certificate of {at} expires on {} ({} day(s) from now)",
+                date(cert.not_after),
+                left / 86_400
+            ),
         ));
     }
     if r.ehlo_tls.as_ref().is_none_or(|e| !e.reply.is_positive()) {
@@ -396,7 +513,10 @@ fn judge(h: &Host, r: &ProbeReport, ptr: &Answer) -> Vec<Finding> {
             (None, Some(s)) => s.why.to_string(),
             (None, None) => "no reply".into(),
         };
-        out.push(f(Code::SmtpEhloRejected, format!("{at} did not accept EHLO {} inside TLS: {why}", r.helo)));
+        out.push(f(
+            Code::SmtpEhloRejected,
+            format!("{at} did not accept EHLO {} inside TLS: {why}", r.helo),
+        ));
     }
     if out.iter().all(|x| x.status <= Status::Info) {
         let banner = r.banner.as_ref().map(|b| b.summary()).unwrap_or_default();

@@ -20,9 +20,13 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use serde::Serialize;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
+};
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 
@@ -108,15 +112,28 @@ pub struct Ehlo {
 impl Ehlo {
     fn from_reply(reply: Reply) -> Ehlo {
         let extensions: Vec<String> = if reply.is_positive() {
-            reply.lines.iter().skip(1).map(|l| l.trim().to_ascii_uppercase()).collect()
+            reply
+                .lines
+                .iter()
+                .skip(1)
+                .map(|l| l.trim().to_ascii_uppercase())
+                .collect()
         } else {
             Vec::new()
         };
         let starttls = extensions.iter().any(|e| e == "STARTTLS");
         let auth = extensions
             .iter()
-            .filter_map(|e| e.strip_prefix("AUTH").filter(|r| r.is_empty() || r.starts_with([' ', '='])))
-            .flat_map(|r| r.trim_start_matches('=').split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .filter_map(|e| {
+                e.strip_prefix("AUTH")
+                    .filter(|r| r.is_empty() || r.starts_with([' ', '=']))
+            })
+            .flat_map(|r| {
+                r.trim_start_matches('=')
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
             .collect();
         Ehlo {
             reply,
@@ -248,7 +265,8 @@ pub struct ProbeReport {
 impl ProbeReport {
     /// A 220 greeting and a positive EHLO reply: the host talks SMTP.
     pub fn greeted(&self) -> bool {
-        self.banner.as_ref().is_some_and(|b| b.code == 220) && self.ehlo.as_ref().is_some_and(|e| e.reply.is_positive())
+        self.banner.as_ref().is_some_and(|b| b.code == 220)
+            && self.ehlo.as_ref().is_some_and(|e| e.reply.is_positive())
     }
 }
 
@@ -333,7 +351,13 @@ impl Prober {
         r
     }
 
-    async fn dialogue(&self, r: &mut ProbeReport, tcp: TcpStream, start: Instant, deadline: Instant) {
+    async fn dialogue(
+        &self,
+        r: &mut ProbeReport,
+        tcp: TcpStream,
+        start: Instant,
+        deadline: Instant,
+    ) {
         let step = |d: Duration| deadline.min(Instant::now() + d);
         let reply_t = self.timeouts.reply;
         let mut conn = BufReader::new(tcp);
@@ -353,16 +377,29 @@ impl Prober {
                 }
             }
             Err(why) => {
-                r.stopped = Some(Stop { at: Stage::Banner, why });
+                r.stopped = Some(Stop {
+                    at: Stage::Banner,
+                    why,
+                });
                 return;
             }
         }
 
         let t = Instant::now();
-        let ehlo = match command(&mut conn, &format!("EHLO {}", r.helo), step(reply_t), &mut r.transcript).await {
+        let ehlo = match command(
+            &mut conn,
+            &format!("EHLO {}", r.helo),
+            step(reply_t),
+            &mut r.transcript,
+        )
+        .await
+        {
             Ok(reply) => Ehlo::from_reply(reply),
             Err(why) => {
-                r.stopped = Some(Stop { at: Stage::Ehlo, why });
+                r.stopped = Some(Stop {
+                    at: Stage::Ehlo,
+                    why,
+                });
                 return;
             }
         };
@@ -384,7 +421,10 @@ impl Prober {
                 }
             }
             Err(why) => {
-                r.stopped = Some(Stop { at: Stage::Starttls, why });
+                r.stopped = Some(Stop {
+                    at: Stage::Starttls,
+                    why,
+                });
                 return;
             }
         }
@@ -407,7 +447,8 @@ impl Prober {
                 return;
             }
         };
-        let name = ServerName::try_from(r.host.clone()).unwrap_or_else(|_| ServerName::IpAddress(r.addr.ip().into()));
+        let name = ServerName::try_from(r.host.clone())
+            .unwrap_or_else(|_| ServerName::IpAddress(r.addr.ip().into()));
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let tls = match timeout_at(step(self.timeouts.tls), connector.connect(name, tcp)).await {
             Err(_) => {
@@ -420,29 +461,53 @@ impl Prober {
             }
             Ok(Err(e)) => {
                 r.tls = Some(Err(tls_error(&e)));
-                r.transcript.push(format!("; TLS handshake failed: {}", tls_error(&e)));
+                r.transcript
+                    .push(format!("; TLS handshake failed: {}", tls_error(&e)));
                 return;
             }
             Ok(Ok(s)) => s,
         };
         r.timings.tls_ms = Some(ms(t.elapsed()));
         let (_, session) = tls.get_ref();
-        let version = session.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
+        let version = session
+            .protocol_version()
+            .map(|v| format!("{v:?}"))
+            .unwrap_or_default();
         let cipher = session
             .negotiated_cipher_suite()
             .map(|c| format!("{:?}", c.suite()))
             .unwrap_or_default();
-        let chain = session.peer_certificates().map(<[_]>::to_vec).unwrap_or_default();
+        let chain = session
+            .peer_certificates()
+            .map(<[_]>::to_vec)
+            .unwrap_or_default();
         let trust = seen.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let cert = chain.first().and_then(|leaf| cert_info(leaf, chain.len(), &r.host, trust));
-        r.transcript.push(format!("; TLS established: {version}, {cipher}"));
-        r.tls = Some(Ok(TlsInfo { version, cipher, cert }));
+        let cert = chain
+            .first()
+            .and_then(|leaf| cert_info(leaf, chain.len(), &r.host, trust));
+        r.transcript
+            .push(format!("; TLS established: {version}, {cipher}"));
+        r.tls = Some(Ok(TlsInfo {
+            version,
+            cipher,
+            cert,
+        }));
 
         let mut conn = BufReader::new(tls);
-        match command(&mut conn, &format!("EHLO {}", r.helo), step(reply_t), &mut r.transcript).await {
+        match command(
+            &mut conn,
+            &format!("EHLO {}", r.helo),
+            step(reply_t),
+            &mut r.transcript,
+        )
+        .await
+        {
             Ok(reply) => r.ehlo_tls = Some(Ehlo::from_reply(reply)),
             Err(why) => {
-                r.stopped = Some(Stop { at: Stage::EhloTls, why });
+                r.stopped = Some(Stop {
+                    at: Stage::EhloTls,
+                    why,
+                });
                 return;
             }
         }
@@ -451,10 +516,14 @@ impl Prober {
         let _ = start;
     }
 
-    fn client_config(&self, seen: Arc<Mutex<Option<Result<(), String>>>>) -> Result<ClientConfig, String> {
-        let inner = WebPkiServerVerifier::builder_with_provider(self.roots.clone(), self.provider.clone())
-            .build()
-            .map_err(|e| format!("cannot set up certificate verification: {e}"))?;
+    fn client_config(
+        &self,
+        seen: Arc<Mutex<Option<Result<(), String>>>>,
+    ) -> Result<ClientConfig, String> {
+        let inner =
+            WebPkiServerVerifier::builder_with_provider(self.roots.clone(), self.provider.clone())
+                .build()
+                .map_err(|e| format!("cannot set up certificate verification: {e}"))?;
         let verifier = Arc::new(Recording { inner, seen });
         let config = ClientConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
@@ -467,8 +536,16 @@ impl Prober {
 }
 
 /// Probes with a one-off [`Prober`].
-pub async fn probe(host: &str, addr: SocketAddr, helo: Option<&str>, extra_roots: &[Vec<u8>], timeouts: Timeouts) -> ProbeReport {
-    Prober::new(extra_roots, timeouts).probe(host, addr, helo).await
+pub async fn probe(
+    host: &str,
+    addr: SocketAddr,
+    helo: Option<&str>,
+    extra_roots: &[Vec<u8>],
+    timeouts: Timeouts,
+) -> ProbeReport {
+    Prober::new(extra_roots, timeouts)
+        .probe(host, addr, helo)
+        .await
 }
 
 fn ms(d: Duration) -> u64 {
@@ -480,14 +557,21 @@ const MAX_LINE: u64 = 4096;
 /// Most lines in one reply.
 const MAX_LINES: usize = 100;
 
-async fn read_reply_by<R: AsyncBufRead + Unpin>(r: &mut R, by: Instant, transcript: &mut Vec<String>) -> Result<Reply, StopReason> {
+async fn read_reply_by<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    by: Instant,
+    transcript: &mut Vec<String>,
+) -> Result<Reply, StopReason> {
     match timeout_at(by, read_reply(r, transcript)).await {
         Ok(res) => res,
         Err(_) => Err(StopReason::Timeout),
     }
 }
 
-async fn read_reply<R: AsyncBufRead + Unpin>(r: &mut R, transcript: &mut Vec<String>) -> Result<Reply, StopReason> {
+async fn read_reply<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    transcript: &mut Vec<String>,
+) -> Result<Reply, StopReason> {
     let mut code = None;
     let mut lines = Vec::new();
     for _ in 0..MAX_LINES {
@@ -502,7 +586,9 @@ async fn read_reply<R: AsyncBufRead + Unpin>(r: &mut R, transcript: &mut Vec<Str
         }
         if !buf.ends_with(b"\n") {
             if n as u64 >= MAX_LINE {
-                return Err(StopReason::Garbled(format!("a reply line longer than {MAX_LINE} bytes")));
+                return Err(StopReason::Garbled(format!(
+                    "a reply line longer than {MAX_LINE} bytes"
+                )));
             }
             return Err(StopReason::Closed);
         }
@@ -516,9 +602,14 @@ async fn read_reply<R: AsyncBufRead + Unpin>(r: &mut R, transcript: &mut Vec<Str
         if !digits || !matches!(sep, None | Some(b' ') | Some(b'-')) {
             return Err(StopReason::Garbled(clip(&text, 80)));
         }
-        let this: u16 = text[..3].parse().map_err(|_| StopReason::Garbled(clip(&text, 80)))?;
+        let this: u16 = text[..3]
+            .parse()
+            .map_err(|_| StopReason::Garbled(clip(&text, 80)))?;
         if *code.get_or_insert(this) != this {
-            return Err(StopReason::Garbled(format!("reply lines with different codes ({} and {this})", code.unwrap_or(this))));
+            return Err(StopReason::Garbled(format!(
+                "reply lines with different codes ({} and {this})",
+                code.unwrap_or(this)
+            )));
         }
         lines.push(text.get(4..).unwrap_or("").to_string());
         if sep != Some(b'-') {
@@ -528,7 +619,9 @@ async fn read_reply<R: AsyncBufRead + Unpin>(r: &mut R, transcript: &mut Vec<Str
             });
         }
     }
-    Err(StopReason::Garbled(format!("a reply of more than {MAX_LINES} lines")))
+    Err(StopReason::Garbled(format!(
+        "a reply of more than {MAX_LINES} lines"
+    )))
 }
 
 async fn command<S: AsyncBufRead + AsyncWrite + Unpin>(
@@ -551,7 +644,11 @@ async fn command<S: AsyncBufRead + AsyncWrite + Unpin>(
 }
 
 /// QUIT, best effort: the report keeps the reply if there is one.
-async fn quit<S: AsyncBufRead + AsyncWrite + Unpin>(conn: &mut S, by: Instant, transcript: &mut Vec<String>) -> Option<Reply> {
+async fn quit<S: AsyncBufRead + AsyncWrite + Unpin>(
+    conn: &mut S,
+    by: Instant,
+    transcript: &mut Vec<String>,
+) -> Option<Reply> {
     command(conn, "QUIT", by, transcript).await.ok()
 }
 
@@ -586,7 +683,10 @@ pub fn banner_host(banner: &Reply) -> Option<String> {
         return Some(first.to_string());
     }
     let name = first.trim_end_matches('.');
-    if name.contains('.') && crate::names::host_syntax(name).is_ok() && name.parse::<std::net::IpAddr>().is_err() {
+    if name.contains('.')
+        && crate::names::host_syntax(name).is_ok()
+        && name.parse::<std::net::IpAddr>().is_err()
+    {
         Some(name.to_ascii_lowercase())
     } else {
         None
@@ -619,11 +719,16 @@ impl Recording {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<(), String> {
-        let err = match self.inner.verify_server_cert(end_entity, intermediates, name, ocsp, now) {
+        let err = match self
+            .inner
+            .verify_server_cert(end_entity, intermediates, name, ocsp, now)
+        {
             Ok(_) => return Ok(()),
             // The name is judged apart (cert_info); the chain is fine.
             Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForName))
-            | Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. })) => return Ok(()),
+            | Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+                ..
+            })) => return Ok(()),
             Err(e) => e,
         };
         if !is_time_error(&err) {
@@ -637,14 +742,22 @@ impl Recording {
         };
         let now_s = now.as_secs() as i64;
         if nb <= now_s && now_s <= na {
-            return Err("a certificate in the chain (not the server's own) has expired or is not yet valid".into());
+            return Err(
+                "a certificate in the chain (not the server's own) has expired or is not yet valid"
+                    .into(),
+            );
         }
         let mid = nb + (na - nb) / 2;
         let then = UnixTime::since_unix_epoch(Duration::from_secs(mid.max(0) as u64));
-        match self.inner.verify_server_cert(end_entity, intermediates, name, ocsp, then) {
+        match self
+            .inner
+            .verify_server_cert(end_entity, intermediates, name, ocsp, then)
+        {
             Ok(_) => Ok(()),
             Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForName))
-            | Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext { .. })) => Ok(()),
+            | Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+                ..
+            })) => Ok(()),
             Err(e) => Err(describe(&e)),
         }
     }
@@ -721,7 +834,12 @@ fn validity(der: &CertificateDer<'_>) -> Option<(i64, i64)> {
     Some((v.not_before.timestamp(), v.not_after.timestamp()))
 }
 
-fn cert_info(der: &CertificateDer<'_>, chain_len: usize, host: &str, trust: Option<Result<(), String>>) -> Option<CertInfo> {
+fn cert_info(
+    der: &CertificateDer<'_>,
+    chain_len: usize,
+    host: &str,
+    trust: Option<Result<(), String>>,
+) -> Option<CertInfo> {
     let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
     let v = cert.validity();
     let (not_before, not_after) = (v.not_before.timestamp(), v.not_after.timestamp());
@@ -764,7 +882,9 @@ fn cert_info(der: &CertificateDer<'_>, chain_len: usize, host: &str, trust: Opti
             false
         }
         None => {
-            problems.push(CertProblem::Untrusted("the certificate was not verified".into()));
+            problems.push(CertProblem::Untrusted(
+                "the certificate was not verified".into(),
+            ));
             false
         }
     };
@@ -819,7 +939,8 @@ mod tests {
     #[tokio::test]
     async fn replies_parse() {
         let mut t = Vec::new();
-        let mut input: &[u8] = b"250-mx.example.test hello\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n";
+        let mut input: &[u8] =
+            b"250-mx.example.test hello\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n";
         let r = read_reply(&mut input, &mut t).await.unwrap();
         assert_eq!(r.code, 250);
         let e = Ehlo::from_reply(r);
@@ -828,14 +949,23 @@ mod tests {
         assert_eq!(t.len(), 3);
 
         let mut bad: &[u8] = b"hello there\r\n";
-        assert!(matches!(read_reply(&mut bad, &mut t).await, Err(StopReason::Garbled(_))));
+        assert!(matches!(
+            read_reply(&mut bad, &mut t).await,
+            Err(StopReason::Garbled(_))
+        ));
         let mut mixed: &[u8] = b"250-a\r\n251 b\r\n";
-        assert!(matches!(read_reply(&mut mixed, &mut t).await, Err(StopReason::Garbled(_))));
+        assert!(matches!(
+            read_reply(&mut mixed, &mut t).await,
+            Err(StopReason::Garbled(_))
+        ));
         let mut cut: &[u8] = b"250-a\r\n";
         assert_eq!(read_reply(&mut cut, &mut t).await, Err(StopReason::Closed));
         let long = vec![b'2'; 10_000];
         let mut long: &[u8] = &long;
-        assert!(matches!(read_reply(&mut long, &mut t).await, Err(StopReason::Garbled(_))));
+        assert!(matches!(
+            read_reply(&mut long, &mut t).await,
+            Err(StopReason::Garbled(_))
+        ));
         let mut esc: &[u8] = b"220 mx.example.test \x1b[31mred\r\n";
         let r = read_reply(&mut esc, &mut t).await.unwrap();
         assert!(r.text().contains("\\x1b[31m"), "{}", r.text());
@@ -847,8 +977,14 @@ mod tests {
             code: 220,
             lines: vec![s.into()],
         };
-        assert_eq!(banner_host(&b("mx.example.test ESMTP Postfix")).as_deref(), Some("mx.example.test"));
-        assert_eq!(banner_host(&b("[192.0.2.1] ready")).as_deref(), Some("[192.0.2.1]"));
+        assert_eq!(
+            banner_host(&b("mx.example.test ESMTP Postfix")).as_deref(),
+            Some("mx.example.test")
+        );
+        assert_eq!(
+            banner_host(&b("[192.0.2.1] ready")).as_deref(),
+            Some("[192.0.2.1]")
+        );
         assert_eq!(banner_host(&b("ESMTP ready")), None);
         assert_eq!(banner_host(&b("localhost ESMTP")), None);
         assert_eq!(banner_host(&b("192.0.2.1 ESMTP")), None);
