@@ -454,3 +454,67 @@ async fn offline_lists_are_one_skip_and_local_copies_still_answer() {
         skip.message
     );
 }
+
+#[test]
+fn through_the_binary_a_listed_ip_from_a_local_copy_of_the_list() {
+    // A local copy of a list loaded with --zone answers even offline.
+    let dir = crate::support::zones_dir("dnsbl").display().to_string();
+    let out = crate::cli::bin()
+        .args([
+            "check",
+            "example.com",
+            "--ip",
+            "192.0.2.99",
+            "--zone",
+            &dir,
+            "--offline",
+        ])
+        .args([
+            "--only",
+            "dnsbl",
+            "--dnsbl",
+            "zen.spamhaus.org",
+            "--dnsbl",
+            "dbl.spamhaus.org",
+        ])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("fail  dnsbl.listed"), "{text}");
+    assert!(
+        text.contains("192.0.2.99 is listed on zen.spamhaus.org (Spamhaus ZEN): 127.0.0.2 SBL"),
+        "{text}"
+    );
+    assert!(
+        text.contains("99.2.0.192.zen.spamhaus.org. A 127.0.0.2"),
+        "{text}"
+    );
+
+    let (codes, exit, _) = crate::cli::run_json(&[
+        "example.com",
+        "--ip",
+        "192.0.2.10",
+        "--zone",
+        &dir,
+        "--offline",
+        "--only",
+        "dnsbl",
+        "--dnsbl",
+        "zen.spamhaus.org",
+    ]);
+    assert_eq!(codes, BTreeSet::from(["dnsbl.ok".to_string()]));
+    assert_eq!(exit, 0);
+    let bad = crate::cli::bin()
+        .args(["check", "example.com", "--dnsbl", "zen..spamhaus.org"])
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("--dnsbl \"zen..spamhaus.org\" is not a zone name")
+            && err.lines().count() == 1,
+        "{err}"
+    );
+}

@@ -127,7 +127,7 @@ async fn a_good_host_passes_and_only_ehlo_starttls_quit_are_sent() {
         ok.message
     );
     assert!(
-        ok.message.contains("TLSv1.3")
+        ok.message.contains("TLS 1.3")
             && ok
                 .message
                 .contains("certificate for mx.ok.smtp.test valid until"),
@@ -143,7 +143,26 @@ async fn a_good_host_passes_and_only_ehlo_starttls_quit_are_sent() {
     assert!(ok
         .evidence
         .contains(&"mx.ok.smtp.test. A 192.0.2.25".to_string()));
-    assert!(ok.evidence.contains(&"; C: STARTTLS".to_string()));
+    assert!(
+        ok.evidence
+            .contains(&"; S: 220 mx.ok.smtp.test ESMTP test".to_string()),
+        "{:?}",
+        ok.evidence
+    );
+    assert!(
+        ok.evidence
+            .iter()
+            .any(|l| l.starts_with("; TLS established: TLS 1.3")),
+        "{:?}",
+        ok.evidence
+    );
+    assert!(
+        ok.evidence
+            .iter()
+            .any(|l| l.starts_with("; certificate: subject CN=mx.ok.smtp.test")),
+        "{:?}",
+        ok.evidence
+    );
     // The promise in --help: EHLO, STARTTLS, EHLO again inside TLS, QUIT.
     assert_eq!(
         rig.servers[i].commands(),
@@ -654,7 +673,7 @@ async fn the_probe_report_records_every_step() {
     assert!(ehlo.extensions.contains(&"SIZE 10240000".to_string()));
     assert_eq!(r.starttls.as_ref().map(|s| s.code), Some(220));
     let tls = r.tls.as_ref().expect("tls").as_ref().expect("handshake");
-    assert_eq!(tls.version, "TLSv1_3");
+    assert_eq!(tls.version, "TLS 1.3");
     let cert = tls.cert.as_ref().expect("cert");
     assert_eq!(cert.names, vec!["mx.example.test"]);
     assert!(cert.trusted && cert.problems.is_empty() && !cert.self_signed);
@@ -731,4 +750,54 @@ fn every_code_of_dnsbl_and_smtp_is_asserted_by_a_scenario() {
             c.id()
         );
     }
+}
+
+#[test]
+fn through_the_binary_an_mx_with_a_wrong_certificate() {
+    // The MX of loop.smtp.test is 127.0.0.1; --smtp-port points at the server.
+    let leaf = self_signed(&["www.elsewhere.test"]);
+    let s = TestSmtp::start(tls_script("mx.loop.smtp.test", leaf.starttls()));
+    let dir = crate::support::zones_dir("smtp").display().to_string();
+    let port = s.addr.port().to_string();
+    let out = crate::cli::bin()
+        .args([
+            "check",
+            "loop.smtp.test",
+            "--zone",
+            &dir,
+            "--smtp-port",
+            &port,
+            "--only",
+            "smtp",
+            "--helo",
+            HELO,
+        ])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    // Certificate problems are warnings: exit 0 at the default --fail-on.
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("warn  smtp.cert_name_mismatch"), "{text}");
+    assert!(
+        text.contains("is for www.elsewhere.test, not for mx.loop.smtp.test"),
+        "{text}"
+    );
+    assert!(text.contains("warn  smtp.cert_untrusted"), "{text}");
+    assert_eq!(
+        s.commands(),
+        vec![
+            format!("EHLO {HELO}"),
+            "STARTTLS".into(),
+            format!("EHLO {HELO}"),
+            "QUIT".into()
+        ]
+    );
+    let help = crate::cli::bin()
+        .args(["check", "--help"])
+        .output()
+        .expect("help");
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("only ever sends EHLO, STARTTLS and QUIT")
+    );
 }

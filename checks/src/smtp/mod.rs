@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::future::join_all;
 
-use crate::dns::{dedup, fqdn, reverse_name, Answer, Dns, RType};
+use crate::dns::{dedup, fqdn, normalize, reverse_name, Answer, Dns, RType};
 use crate::{Check, Code, Ctx, Finding, Options, Status};
 use probe::{date, CertProblem, Connect, ProbeReport, Prober, Stage, StopReason, Timeouts};
 
@@ -82,25 +82,32 @@ struct Host {
     evidence: Vec<String>,
 }
 
-/// The time one host's probe may take: three steps, within the check's own
-/// limit so the check reports rather than being cut off.
-pub fn timeouts(options: &Options) -> Timeouts {
+/// The time one host's probe may take: three steps, and no more than what
+/// is left of the check's own limit (less a tenth, kept for judging), so the
+/// check reports rather than being cut off. `spent` is the time the check
+/// has already used (looking up the hosts).
+pub fn timeouts(options: &Options, spent: Duration) -> Timeouts {
     let mut t = Timeouts::uniform(options.smtp_timeout);
     let room = options
         .check_timeout
-        .saturating_sub(options.check_timeout / 10);
+        .saturating_sub(options.check_timeout / 10)
+        .saturating_sub(spent);
     t.total = t.total.min(room);
     t
 }
 
 /// The smtp check for `domain`: finds its mail hosts and probes them.
 pub async fn check(dns: &Dns, domain: &str, helo: Option<&str>, options: &Options) -> Vec<Finding> {
+    let start = std::time::Instant::now();
     let mut out = Vec::new();
     let hosts = match mail_hosts(dns, domain, &mut out).await {
         Some(h) => h,
         None => return out,
     };
-    let prober = Prober::new(&options.smtp_trust_roots, timeouts(options));
+    let prober = Prober::new(
+        &options.smtp_trust_roots,
+        timeouts(options, start.elapsed()),
+    );
     let probes = hosts.iter().map(|h| {
         let addr = options
             .smtp_routes
@@ -304,9 +311,11 @@ fn judge(h: &Host, r: &ProbeReport, ptr: &Answer) -> Vec<Finding> {
     } else {
         format!("{name} ({}, port {})", h.ip, r.addr.port())
     };
-    let evidence = || {
+    // The DNS answers that lead to the host, then the dialogue as comments:
+    // all of it for dialogue failures, only what matters for the others.
+    let dialogue = |keep: &dyn Fn(&str) -> bool| -> Vec<String> {
         let mut e = h.evidence.clone();
-        e.extend(r.transcript.iter().map(|l| {
+        e.extend(r.transcript.iter().filter(|l| keep(l)).map(|l| {
             if l.starts_with(';') {
                 l.clone()
             } else {
@@ -315,6 +324,18 @@ fn judge(h: &Host, r: &ProbeReport, ptr: &Answer) -> Vec<Finding> {
         }));
         e
     };
+    let evidence = || dialogue(&|_| true);
+    // The greeting: the server's lines before the first command.
+    let greeting_lines = r
+        .transcript
+        .iter()
+        .take_while(|l| !l.starts_with("C: "))
+        .count();
+    let greeting = || {
+        let first: Vec<&String> = r.transcript.iter().take(greeting_lines).collect();
+        dialogue(&|l| first.iter().any(|x| x.as_str() == l))
+    };
+    let tls_lines = || dialogue(&|l| l.starts_with("; TLS"));
     let f = |code: Code, msg: String| Finding::new(code, msg).evidence(evidence());
     let mut out = Vec::new();
 
@@ -392,7 +413,7 @@ fn judge(h: &Host, r: &ProbeReport, ptr: &Answer) -> Vec<Finding> {
             };
             if let Some(msg) = mismatch {
                 let mut e = ptr.evidence(&rev, RType::Ptr);
-                e.extend(evidence());
+                e.extend(greeting());
                 out.push(Finding::new(Code::SmtpBannerPtrMismatch, msg).evidence(e).fix(format!(
                     "Make the greeting name and the PTR of {} the same host name (greet as the PTR name, or set the PTR to {bh}. whose A record is {}).",
                     h.ip, h.ip
@@ -476,7 +497,7 @@ fn judge(h: &Host, r: &ProbeReport, ptr: &Answer) -> Vec<Finding> {
         cert.chain_len
     );
     let fc = |code: Code, msg: String| {
-        let mut e = evidence();
+        let mut e = tls_lines();
         e.push(facts.clone());
         Finding::new(code, msg).evidence(e)
     };
@@ -486,9 +507,9 @@ fn judge(h: &Host, r: &ProbeReport, ptr: &Answer) -> Vec<Finding> {
             CertProblem::NotYetValid => fc(Code::SmtpCertNotYetValid, format!("the certificate of {at} is not valid before {}", date(cert.not_before))),
             CertProblem::NameMismatch => fc(
                 Code::SmtpCertNameMismatch,
-                format!("the certificate of {at} is for {names}, not for {}", h.name),
+                format!("the certificate of {at} is for {names}, not for {}", normalize(&h.name)),
             )
-            .fix(format!("Get a certificate whose subjectAltName includes {} (e.g. from Let's Encrypt) and configure the MTA to present it.", h.name)),
+            .fix(format!("Get a certificate whose subjectAltName includes {} (e.g. from Let's Encrypt) and configure the MTA to present it.", normalize(&h.name))),
             CertProblem::Untrusted(why) => fc(Code::SmtpCertUntrusted, format!("the certificate of {at} is not trusted: {why}")),
         });
     }
@@ -525,14 +546,47 @@ fn judge(h: &Host, r: &ProbeReport, ptr: &Answer) -> Vec<Finding> {
                 Code::SmtpOk,
                 format!(
                     "{at} greets \"{banner}\", accepts EHLO and STARTTLS: {} with {}, certificate for {names} valid until {}, trusted",
-                    info.version.replace('_', "."),
+                    info.version,
                     info.cipher,
                     date(cert.not_after)
                 ),
             )
-            .evidence(evidence())
+            .evidence(greeting())
+            .evidence(tls_lines().into_iter().skip(h.evidence.len()))
             .evidence([facts.clone()]),
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_fit_in_what_is_left_of_the_check() {
+        let o = Options {
+            check_timeout: Duration::from_secs(30),
+            smtp_timeout: Duration::from_secs(10),
+            ..Options::default()
+        };
+        assert_eq!(timeouts(&o, Duration::ZERO).total, Duration::from_secs(27));
+        assert_eq!(
+            timeouts(&o, Duration::from_secs(20)).total,
+            Duration::from_secs(7)
+        );
+        assert_eq!(timeouts(&o, Duration::from_secs(40)).total, Duration::ZERO);
+        let roomy = Options {
+            check_timeout: Duration::from_secs(600),
+            ..o
+        };
+        assert_eq!(
+            timeouts(&roomy, Duration::ZERO).total,
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            timeouts(&roomy, Duration::ZERO).connect,
+            Duration::from_secs(10)
+        );
+    }
 }

@@ -188,7 +188,7 @@ pub struct Stop {
 /// What the TLS handshake gave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TlsInfo {
-    /// e.g. `TLSv1_3`.
+    /// `TLS 1.3` or `TLS 1.2`.
     pub version: String,
     pub cipher: String,
     /// The server's certificate, when it sent one that parses.
@@ -471,7 +471,11 @@ impl Prober {
         let (_, session) = tls.get_ref();
         let version = session
             .protocol_version()
-            .map(|v| format!("{v:?}"))
+            .map(|v| match v {
+                rustls::ProtocolVersion::TLSv1_3 => "TLS 1.3".to_string(),
+                rustls::ProtocolVersion::TLSv1_2 => "TLS 1.2".to_string(),
+                other => format!("{other:?}"),
+            })
             .unwrap_or_default();
         let cipher = session
             .negotiated_cipher_suite()
