@@ -371,6 +371,8 @@ async fn no_ip_skips_the_ip_lists_with_a_note_but_checks_the_domain() {
     assert!(only(&f, Code::DnsblOk)
         .message
         .contains("clean.test is not listed on dbl.spamhaus.org"));
+    // A list with nothing to ask is not asked at all, not even its test entry.
+    assert_eq!(srv.count("2.0.0.127.zen.spamhaus.org", "A"), 0);
 }
 
 #[tokio::test]

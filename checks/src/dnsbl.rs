@@ -461,13 +461,7 @@ pub async fn check(dns: &Dns, ips: &[IpAddr], domain: &str, lists: &[List]) -> V
     let mut asks = Vec::new();
     let mut v6_unsupported: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for list in lists {
-        if let Some(t) = list.test_name() {
-            asks.push(Ask {
-                list,
-                subject: None,
-                qname: t,
-            });
-        }
+        let before = asks.len();
         match list.kind {
             Kind::Ip => {
                 for ip in ips {
@@ -491,6 +485,16 @@ pub async fn check(dns: &Dns, ips: &[IpAddr], domain: &str, lists: &[List]) -> V
                 qname: format!("{}.{}", crate::dns::normalize(domain), list.zone),
             }),
             Kind::Domain => {}
+        }
+        // The test entry only for a list that is asked something.
+        if asks.len() > before {
+            if let Some(t) = list.test_name() {
+                asks.push(Ask {
+                    list,
+                    subject: None,
+                    qname: t,
+                });
+            }
         }
     }
     let answers = join_all(asks.iter().map(|a| dns.query(&a.qname, RType::A))).await;

@@ -346,18 +346,12 @@ impl Prober {
                 Err(_) => "[127.0.0.1]".into(),
             };
         }
-        self.dialogue(&mut r, tcp, start, deadline).await;
+        self.dialogue(&mut r, tcp, deadline).await;
         r.timings.total_ms = ms(start.elapsed());
         r
     }
 
-    async fn dialogue(
-        &self,
-        r: &mut ProbeReport,
-        tcp: TcpStream,
-        start: Instant,
-        deadline: Instant,
-    ) {
+    async fn dialogue(&self, r: &mut ProbeReport, tcp: TcpStream, deadline: Instant) {
         let step = |d: Duration| deadline.min(Instant::now() + d);
         let reply_t = self.timeouts.reply;
         let mut conn = BufReader::new(tcp);
@@ -517,7 +511,6 @@ impl Prober {
         }
         r.quit = quit(&mut conn, step(reply_t), &mut r.transcript).await;
         let _ = timeout_at(step(reply_t), conn.get_mut().shutdown()).await;
-        let _ = start;
     }
 
     fn client_config(
@@ -560,6 +553,8 @@ fn ms(d: Duration) -> u64 {
 const MAX_LINE: u64 = 4096;
 /// Most lines in one reply.
 const MAX_LINES: usize = 100;
+/// Longest line kept in the transcript.
+const MAX_TRANSCRIPT_LINE: usize = 512;
 
 async fn read_reply_by<R: AsyncBufRead + Unpin>(
     r: &mut R,
@@ -600,7 +595,8 @@ async fn read_reply<R: AsyncBufRead + Unpin>(
             buf.pop();
         }
         let text = escape(&buf);
-        transcript.push(format!("S: {text}"));
+        // The transcript is evidence: a hostile server's long lines are cut.
+        transcript.push(format!("S: {}", clip(&text, MAX_TRANSCRIPT_LINE)));
         let digits = buf.len() >= 3 && buf[..3].iter().all(u8::is_ascii_digit);
         let sep = buf.get(3).copied();
         if !digits || !matches!(sep, None | Some(b' ') | Some(b'-')) {
