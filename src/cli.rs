@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use mailpreflight_checks::dns::{DnsConfig, ZoneSource};
 use mailpreflight_checks::names::{host_syntax, to_domain};
-use mailpreflight_checks::{check_ids, Selection, Status, Target};
+use mailpreflight_checks::{check_ids, Options, Selection, Status, Target};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -133,6 +133,15 @@ pub struct CheckArgs {
     /// Exit 1 when a finding is at or above this status.
     #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Fail)]
     pub fail_on: FailOn,
+    /// Ask this DNS blocklist instead of the default ones (repeatable). Domain lists
+    /// (dbl.spamhaus.org, multi.uribl.com, multi.surbl.org, or `domain:ZONE`) are asked about the
+    /// domain, the others about the sending IPs.
+    #[arg(long = "dnsbl", value_name = "ZONE")]
+    pub dnsbl: Vec<String>,
+    /// Port the SMTP probe connects to on each MX host. The probe only ever sends EHLO, STARTTLS
+    /// and QUIT: never MAIL, RCPT or DATA, so it cannot deliver or verify anything.
+    #[arg(long = "smtp-port", value_name = "PORT", default_value_t = 25)]
+    pub smtp_port: u16,
     #[command(flatten)]
     pub dns: DnsArgs,
     #[command(flatten)]
@@ -321,6 +330,31 @@ pub fn selection(only: &[String], skip: &[String]) -> Result<Selection> {
 }
 
 impl CheckArgs {
+    /// The engine options from `--dnsbl`, `--smtp-port` and the DNS flags.
+    pub fn options(&self) -> Result<Options> {
+        if self.smtp_port == 0 {
+            bail!("--smtp-port 0 is not a port (1-65535; mail servers listen on 25)");
+        }
+        let mut dnsbl_zones = Vec::new();
+        for z in &self.dnsbl {
+            let zone = z
+                .strip_prefix("domain:")
+                .or_else(|| z.strip_prefix("ip:"))
+                .unwrap_or(z);
+            host_syntax(zone).map_err(|why| {
+                anyhow::anyhow!("--dnsbl {z:?} is not a zone name ({why}); e.g. zen.spamhaus.org or domain:dbl.example.net")
+            })?;
+            dnsbl_zones.push(z.trim().to_ascii_lowercase());
+        }
+        Ok(Options {
+            offline: self.dns.offline,
+            check_timeout: self.dns.check_timeout(),
+            smtp_port: self.smtp_port,
+            dnsbl_zones,
+            ..Options::default()
+        })
+    }
+
     pub fn target(&self) -> Result<Target> {
         let Some(domain) = self.domain.as_deref() else {
             bail!("give a DOMAIN to check (or --domains-file FILE, or a --config file that lists domains)");

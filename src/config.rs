@@ -322,7 +322,7 @@ pub fn plan(args: &CheckArgs, explicit: Explicit) -> Result<Plan> {
         options: Options {
             offline: dns_args.offline,
             check_timeout: dns_args.check_timeout(),
-            ..Options::default()
+            ..args.options()?
         },
         dns,
     })
@@ -338,11 +338,7 @@ fn plan_from_args(args: &CheckArgs) -> Result<Plan> {
             selection,
             severity: BTreeMap::new(),
         }],
-        options: Options {
-            offline: args.dns.offline,
-            check_timeout: args.dns.check_timeout(),
-            ..Options::default()
-        },
+        options: args.options()?,
         dns,
     })
 }

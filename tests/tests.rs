@@ -4,6 +4,8 @@
 mod bulk;
 mod cli;
 mod dns;
+mod dnsbl;
 mod gate;
 mod path;
+mod smtp;
 mod support;

@@ -208,9 +208,129 @@ codes! {
 
     // --- dnsbl ------------------------------------------------------------------
     // (codes of the dnsbl check go here)
+    DnsblOk = "dnsbl.ok", Pass,
+        "Not listed on the blocklists asked",
+        "Nothing to do.",
+        "RFC 5782";
+    DnsblOffline = "dnsbl.offline", Skip,
+        "Offline: the blocklists were not asked",
+        "Run without --offline to ask the blocklists (or load a local copy of a list's zone with --zone).",
+        "";
+    DnsblNoIp = "dnsbl.no_ip", Skip,
+        "No sending IP given: only the domain was checked against blocklists",
+        "Pass the sending host's public address with --ip to check it against IP blocklists.",
+        "RFC 5782";
+    DnsblListed = "dnsbl.listed", Fail,
+        "A sending IP is on a blocklist",
+        "Find and stop the cause (compromised host, open relay, bad list hygiene, dynamic address), then ask the list for removal on its lookup page.",
+        "RFC 5782; receivers reject with e.g. 554 5.7.1 \"blocked using zen.spamhaus.org\"";
+    DnsblDomainListed = "dnsbl.domain_listed", Fail,
+        "The domain is on a domain blocklist",
+        "Find out why the domain is listed (spam, phishing, malware, a compromised site) on the list's lookup page, fix it, then request removal.",
+        "RFC 5782 §3; Spamhaus DBL";
+    DnsblQueryRefused = "dnsbl.query_refused", Error,
+        "A blocklist refused the query: whether it lists you is unknown",
+        "Query through your own recursive resolver (--resolver), not a public one, or use the list's data-query service key; a refusal answer is neither 'listed' nor 'not listed'.",
+        "Spamhaus return codes 127.255.255.252–255; RFC 5782 §2.1";
+    DnsblLookupFailed = "dnsbl.lookup_failed", Error,
+        "A blocklist did not answer",
+        "Run again later or through another resolver (--resolver); until it answers, whether it lists you is unknown.",
+        "RFC 5782";
+    DnsblListNotWorking = "dnsbl.list_not_working", Error,
+        "A blocklist does not list its own test entry: the zone is mistyped, dead, or unreachable from this resolver",
+        "Check the zone's spelling (--dnsbl) and that the list is still operated; its 'not listed' answers mean nothing until its test entry (127.0.0.2) answers.",
+        "RFC 5782 §5";
 
     // --- smtp -------------------------------------------------------------------
     // (codes of the smtp check go here)
+    SmtpOk = "smtp.ok", Pass,
+        "The mail host greets, accepts EHLO and offers STARTTLS with a valid certificate",
+        "Nothing to do.",
+        "RFC 5321; RFC 3207";
+    SmtpOffline = "smtp.offline", Skip,
+        "Offline: the mail hosts were not probed",
+        "Run without --offline to connect to the MX hosts on port 25.",
+        "";
+    SmtpNoMailHost = "smtp.no_mail_host", Skip,
+        "No mail host to probe",
+        "Publish an MX record whose host has an A/AAAA record (see the mx check).",
+        "RFC 5321 §5.1";
+    SmtpLookupFailed = "smtp.lookup_failed", Error,
+        "The mail hosts or their addresses could not be looked up",
+        "Check that the domain's name servers answer, then run again.",
+        "RFC 2308";
+    SmtpHostsLimited = "smtp.hosts_limited", Info,
+        "Only the most preferred MX hosts were probed",
+        "Nothing to do; the rest were not probed to bound the run's time.",
+        "RFC 5321 §5.1";
+    SmtpConnectFailed = "smtp.connect_failed", Warn,
+        "A mail host refused the connection",
+        "Make sure the MTA listens on port 25 on that address and that no firewall rejects connections.",
+        "RFC 5321 §4.5.3.2";
+    SmtpConnectTimeout = "smtp.connect_timeout", Warn,
+        "A connection to a mail host timed out",
+        "Check that the host is up and that its firewall lets port 25 in; if every host times out, outbound port 25 may be blocked on this side.",
+        "RFC 5321 §4.5.3.2";
+    SmtpPort25Blocked = "smtp.port25_blocked", Error,
+        "Every connection timed out: outbound port 25 may be blocked from this host",
+        "Many ISPs and clouds block outbound port 25: run the check from a host that may send mail (your mail server), or ask the provider to unblock it; until then the mail hosts' state is unknown.",
+        "M3AAWG port 25 management";
+    SmtpNoWorkingHost = "smtp.no_working_host", Fail,
+        "No mail host completed an SMTP greeting: mail to the domain (replies, bounces) cannot be delivered",
+        "Fix at least one MX host so it accepts connections on port 25, greets with 220 and answers EHLO.",
+        "RFC 5321 §5.1";
+    SmtpBannerTimeout = "smtp.banner_timeout", Warn,
+        "A mail host accepted the connection but never sent its greeting",
+        "Check the MTA on that host: it must send its 220 greeting promptly (an overloaded or hung MTA, or a too-long greet delay, holds it back).",
+        "RFC 5321 §4.3.1, §4.5.3.2";
+    SmtpBannerTemporary = "smtp.banner_temporary", Warn,
+        "A mail host greeted with a temporary refusal (4xx): rate limiting or greylisting",
+        "Usually this host limits connections from this IP (rate limit, greylisting, blocklist); senders retry. If it persists, check the MTA's connection limits and logs.",
+        "RFC 5321 §3.1, §4.2.5";
+    SmtpBannerRejected = "smtp.banner_rejected", Fail,
+        "A mail host greeted with a refusal or with something that is not an SMTP greeting",
+        "Configure the MTA to greet with `220 HOSTNAME ESMTP`; a 554 greeting tells every sender to go away.",
+        "RFC 5321 §3.1, §4.2";
+    SmtpBannerNoHostname = "smtp.banner_no_hostname", Warn,
+        "A mail host's greeting does not start with its fully-qualified host name",
+        "Make the greeting `220 mx.DOMAIN ESMTP` (Postfix: smtpd_banner = $myhostname ESMTP; Exchange: the receive connector's FQDN).",
+        "RFC 5321 §4.2, §4.3.1";
+    SmtpBannerPtrMismatch = "smtp.banner_ptr_mismatch", Info,
+        "A mail host's greeting name differs from the PTR name of its address",
+        "Greet with the name the address's PTR gives (or set the PTR to the greeting name); if this host also sends mail, receivers compare its HELO and PTR.",
+        "RFC 5321 §4.3.1; M3AAWG";
+    SmtpEhloRejected = "smtp.ehlo_rejected", Fail,
+        "A mail host refused or did not answer EHLO",
+        "Make the MTA accept EHLO (RFC 5321 requires it); if it rejects the name sent, check what it expects.",
+        "RFC 5321 §4.1.1.1";
+    SmtpStarttlsMissing = "smtp.starttls_missing", Warn,
+        "A mail host does not offer STARTTLS: mail to it travels unencrypted",
+        "Enable STARTTLS with a certificate for the MX name (Postfix: smtpd_tls_security_level = may with smtpd_tls_chain_files).",
+        "RFC 3207; RFC 8461";
+    SmtpTlsFailed = "smtp.tls_failed", Fail,
+        "A mail host offers STARTTLS but the TLS handshake fails",
+        "Fix the MTA's TLS setup (certificate and key files, TLS 1.2 or newer, common cipher suites): senders that see STARTTLS try it and may not fall back to plain text.",
+        "RFC 3207; RFC 8996; RFC 9325";
+    SmtpCertExpired = "smtp.cert_expired", Warn,
+        "A mail host's certificate has expired",
+        "Renew the certificate (e.g. with ACME) and reload the MTA; senders that verify (MTA-STS, DANE) will not deliver.",
+        "RFC 5280 §4.1.2.5; RFC 8461 §4.2";
+    SmtpCertNotYetValid = "smtp.cert_not_yet_valid", Warn,
+        "A mail host's certificate is not valid yet",
+        "Check the host's clock and the certificate's start date; senders that verify will not deliver until it is valid.",
+        "RFC 5280 §4.1.2.5";
+    SmtpCertExpiresSoon = "smtp.cert_expires_soon", Warn,
+        "A mail host's certificate expires within 14 days",
+        "Renew the certificate now and make sure the MTA reloads it (ACME renewal hooks often miss the MTA).",
+        "RFC 5280 §4.1.2.5";
+    SmtpCertNameMismatch = "smtp.cert_name_mismatch", Warn,
+        "A mail host's certificate is not valid for the MX name",
+        "Get a certificate whose subjectAltName includes the MX host name; senders that verify (MTA-STS, DANE-TA) check the MX name.",
+        "RFC 6125; RFC 7672 §3.2.3; RFC 8461 §4.2";
+    SmtpCertUntrusted = "smtp.cert_untrusted", Warn,
+        "A mail host's certificate does not chain to a trusted root",
+        "Use a certificate from a public CA and send the full chain (leaf plus intermediates); a self-signed one only works with DANE-EE.",
+        "RFC 5280 §6; RFC 8461 §4.2";
 
     // --- lint -------------------------------------------------------------------
     // (codes of the lint check go here)
