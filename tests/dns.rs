@@ -25,46 +25,19 @@ async fn every_kind_of_answer() {
     srv.misbehave("slow.dnstest.test", Misbehave::Drop);
     let dns = client(srv.addr);
     let a = dns.query("mail.dnstest.test", RType::A).await;
-    assert_eq!(
-        a.ips(),
-        vec!["192.0.2.10".parse::<std::net::IpAddr>().unwrap()]
-    );
-    assert!(matches!(
-        dns.query("mail.dnstest.test", RType::Aaaa).await,
-        Answer::NoData(_)
-    ));
-    assert_eq!(
-        dns.query("nope.dnstest.test", RType::A).await,
-        Answer::NxDomain
-    );
-    assert_eq!(
-        dns.query("servfail.dnstest.test", RType::A).await,
-        Answer::Failed(Failure::ServFail)
-    );
-    assert_eq!(
-        dns.query("refused.dnstest.test", RType::A).await,
-        Answer::Failed(Failure::Refused)
-    );
-    assert_eq!(
-        dns.query("slow.dnstest.test", RType::A).await,
-        Answer::Failed(Failure::Timeout)
-    );
-    assert_eq!(
-        dns.query("outside.example", RType::A).await,
-        Answer::Failed(Failure::Refused)
-    );
+    assert_eq!(a.ips(), vec!["192.0.2.10".parse::<std::net::IpAddr>().unwrap()]);
+    assert!(matches!(dns.query("mail.dnstest.test", RType::Aaaa).await, Answer::NoData(_)));
+    assert_eq!(dns.query("nope.dnstest.test", RType::A).await, Answer::NxDomain);
+    assert_eq!(dns.query("servfail.dnstest.test", RType::A).await, Answer::Failed(Failure::ServFail));
+    assert_eq!(dns.query("refused.dnstest.test", RType::A).await, Answer::Failed(Failure::Refused));
+    assert_eq!(dns.query("slow.dnstest.test", RType::A).await, Answer::Failed(Failure::Timeout));
+    assert_eq!(dns.query("outside.example", RType::A).await, Answer::Failed(Failure::Refused));
     let alias = dns.query("alias.dnstest.test", RType::A).await;
     assert_eq!(alias.cnames().count(), 1, "{alias:?}");
     assert_eq!(alias.ips().len(), 1);
-    assert_eq!(
-        dns.query("txt.dnstest.test", RType::Txt).await.txts(),
-        vec!["v=spf1 -all"]
-    );
+    assert_eq!(dns.query("txt.dnstest.test", RType::Txt).await.txts(), vec!["v=spf1 -all"]);
     let l = dns.query("loop1.dnstest.test", RType::A).await;
-    assert!(
-        matches!(l, Answer::NoData(_)),
-        "a CNAME loop has no data: {l:?}"
-    );
+    assert!(matches!(l, Answer::NoData(_)), "a CNAME loop has no data: {l:?}");
 }
 
 #[tokio::test]
@@ -83,20 +56,11 @@ async fn the_budget_bounds_queries() {
     let srv = server("core");
     let dns = client(srv.addr).with_budget(3);
     for i in 0..3 {
-        assert_eq!(
-            dns.query(&format!("n{i}.dnstest.test"), RType::A).await,
-            Answer::NxDomain
-        );
+        assert_eq!(dns.query(&format!("n{i}.dnstest.test"), RType::A).await, Answer::NxDomain);
     }
-    assert_eq!(
-        dns.query("n9.dnstest.test", RType::A).await,
-        Answer::Failed(Failure::Budget)
-    );
+    assert_eq!(dns.query("n9.dnstest.test", RType::A).await, Answer::Failed(Failure::Budget));
     // Answers already in the cache stay free.
-    assert_eq!(
-        dns.query("n0.dnstest.test", RType::A).await,
-        Answer::NxDomain
-    );
+    assert_eq!(dns.query("n0.dnstest.test", RType::A).await, Answer::NxDomain);
     assert_eq!(srv.total(), 3);
 }
 
@@ -122,27 +86,11 @@ async fn zone_files_answer_like_the_server() {
         ("dnstest.test", RType::Mx),
         ("txt.dnstest.test", RType::Txt),
     ] {
-        let (l, o) = (
-            live.query(name, rtype).await,
-            offline.query(name, rtype).await,
-        );
-        assert_eq!(
-            l.evidence(name, rtype),
-            o.evidence(name, rtype),
-            "{name} {rtype}"
-        );
+        let (l, o) = (live.query(name, rtype).await, offline.query(name, rtype).await);
+        assert_eq!(l.evidence(name, rtype), o.evidence(name, rtype), "{name} {rtype}");
     }
     // A CNAME loop is "no data" both ways (the resolver drops the chain).
-    assert!(matches!(
-        live.query("loop1.dnstest.test", RType::A).await,
-        Answer::NoData(_)
-    ));
-    assert!(matches!(
-        offline.query("loop1.dnstest.test", RType::A).await,
-        Answer::NoData(_)
-    ));
-    assert_eq!(
-        offline.query("elsewhere.example", RType::A).await,
-        Answer::Failed(Failure::Offline)
-    );
+    assert!(matches!(live.query("loop1.dnstest.test", RType::A).await, Answer::NoData(_)));
+    assert!(matches!(offline.query("loop1.dnstest.test", RType::A).await, Answer::NoData(_)));
+    assert_eq!(offline.query("elsewhere.example", RType::A).await, Answer::Failed(Failure::Offline));
 }

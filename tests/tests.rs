@@ -3,3 +3,4 @@
 
 mod dns;
 mod support;
+mod spf;

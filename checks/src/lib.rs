@@ -196,11 +196,7 @@ pub trait Check: Send + Sync {
 
 /// Every check, in the order reports list them.
 pub fn registry() -> Vec<Arc<dyn Check>> {
-    vec![
-        Arc::new(mx::MxCheck),
-        Arc::new(rdns::RdnsCheck),
-        Arc::new(helo::HeloCheck),
-    ]
+    vec![Arc::new(mx::MxCheck), Arc::new(rdns::RdnsCheck), Arc::new(helo::HeloCheck)]
 }
 
 /// The ids of [`registry`], in order.
@@ -299,11 +295,7 @@ pub async fn run(ctx: Arc<Ctx>, selection: &Selection) -> Report {
         let (findings, elapsed) = match handle.await {
             Ok(done) => done,
             Err(e) => {
-                let why = if e.is_panic() {
-                    "panicked"
-                } else {
-                    "was cancelled"
-                };
+                let why = if e.is_panic() { "panicked" } else { "was cancelled" };
                 (
                     vec![Finding::new(
                         Code::EngineCheckPanicked,

@@ -69,10 +69,7 @@ impl fmt::Display for RType {
 pub enum RData {
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
-    Mx {
-        preference: u16,
-        exchange: String,
-    },
+    Mx { preference: u16, exchange: String },
     /// The character-strings as sent, not yet joined (RFC 7208 §3.3 joins
     /// them; a linter needs to see each one).
     Txt(Vec<Vec<u8>>),
@@ -80,10 +77,7 @@ pub enum RData {
     Cname(String),
     Ns(String),
     /// Any other type, in presentation format.
-    Other {
-        rtype: String,
-        text: String,
-    },
+    Other { rtype: String, text: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -503,12 +497,7 @@ impl Dns {
                 }
                 _ => return prepend(chain, answer),
             };
-            if chain
-                .iter()
-                .filter(|r| normalize(&r.name) == normalize(&next))
-                .count()
-                > 0
-            {
+            if chain.iter().filter(|r| normalize(&r.name) == normalize(&next)).count() > 0 {
                 // A CNAME loop: the chain came back to a name it passed. A
                 // recursive resolver answers this with no data; so do we,
                 // keeping the chain for the evidence.
