@@ -1,6 +1,7 @@
 //! The one integration-test binary: the built CLI and the engine against a
 //! real DNS server on loopback. Nothing here reaches the internet.
 
+mod cli;
 mod dns;
 mod support;
 mod spf;

@@ -233,7 +233,11 @@ mod tests {
             let (check, rest) = id.split_once('.').expect("check.name");
             assert!(!check.is_empty() && !rest.is_empty(), "{id}");
             assert!(
-                id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '.' || ch == '-'),
+                id.chars().all(|ch| ch.is_ascii_lowercase()
+                    || ch.is_ascii_digit()
+                    || ch == '_'
+                    || ch == '.'
+                    || ch == '-'),
                 "{id} is not check.snake_case"
             );
             assert!(!rest.contains('.'), "{id} has more than one dot");
@@ -247,7 +251,11 @@ mod tests {
         for c in Code::ALL {
             assert!(!c.title().is_empty(), "{} has no title", c.id());
             assert!(c.fix().len() > 10, "{} has no fix", c.id());
-            assert!(checks.contains(&c.check()), "{} belongs to no check", c.id());
+            assert!(
+                checks.contains(&c.check()),
+                "{} belongs to no check",
+                c.id()
+            );
             assert_eq!(Code::from_id(c.id()), Some(*c));
         }
     }

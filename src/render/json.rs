@@ -1,0 +1,10 @@
+//! `--format json`: one object per domain, DESIGN.md's shape.
+
+use mailpreflight_checks::Report;
+
+pub fn render(report: &Report) -> String {
+    let mut s =
+        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
