@@ -13,7 +13,10 @@ use serde_yaml::Value;
 
 use crate::support::{Misbehave, TestDns};
 
-const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/spf/rfc7208-tests.yml");
+const SUITE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/testdata/spf/rfc7208-tests.yml"
+);
 
 fn fast_client(srv: &TestDns) -> Dns {
     Dns::new(&DnsConfig {
@@ -46,7 +49,10 @@ fn zone_name(name: &str) -> String {
 /// TXT/SPF data: one string or a list, each cut into 255-octet pieces.
 fn txt_rdata(v: &Value) -> String {
     let strings: Vec<String> = match v {
-        Value::Sequence(seq) => seq.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect(),
+        Value::Sequence(seq) => seq
+            .iter()
+            .map(|x| x.as_str().unwrap_or_default().to_string())
+            .collect(),
         other => vec![scalar(other)],
     };
     if strings.is_empty() {
@@ -121,7 +127,11 @@ fn scenario_zone(zonedata: &serde_yaml::Mapping) -> (String, Vec<String>) {
                         has_asked_type = true;
                         let seq = value.as_sequence().expect("MX is [pref, host]");
                         let host = scalar(&seq[1]);
-                        let host = if host.is_empty() { ".".to_string() } else { zone_name(&host) };
+                        let host = if host.is_empty() {
+                            ".".to_string()
+                        } else {
+                            zone_name(&host)
+                        };
                         format!("{owner} MX {} {host}", scalar(&seq[0]))
                     }
                     "A" | "AAAA" => {
@@ -169,7 +179,9 @@ fn cases(tests: &serde_yaml::Mapping) -> Vec<Case> {
             };
             Case {
                 name: scalar(name),
-                host: get("host").parse().unwrap_or_else(|_| panic!("{name:?}: bad host")),
+                host: get("host")
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{name:?}: bad host")),
                 mailfrom: get("mailfrom"),
                 helo: get("helo"),
                 results,
@@ -184,8 +196,16 @@ fn cases(tests: &serde_yaml::Mapping) -> Vec<Case> {
 /// Runs one scenario; returns (tests run, failures).
 async fn run_scenario(doc: Value) -> (usize, Vec<String>) {
     let description = doc.get("description").map(scalar).unwrap_or_default();
-    let zonedata = doc.get("zonedata").and_then(Value::as_mapping).cloned().unwrap_or_default();
-    let tests = doc.get("tests").and_then(Value::as_mapping).cloned().unwrap_or_default();
+    let zonedata = doc
+        .get("zonedata")
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default();
+    let tests = doc
+        .get("tests")
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default();
     let (text, timeouts) = scenario_zone(&zonedata);
     let zone = Zone::parse(&text, Path::new("suite.zone"), Some(""))
         .unwrap_or_else(|e| panic!("{description}: zone does not load: {e}\n{text}"));
@@ -200,12 +220,18 @@ async fn run_scenario(doc: Value) -> (usize, Vec<String>) {
         let domain = if c.mailfrom.is_empty() {
             c.helo.clone()
         } else {
-            c.mailfrom.rsplit_once('@').map_or(c.mailfrom.clone(), |(_, d)| d.to_string())
+            c.mailfrom
+                .rsplit_once('@')
+                .map_or(c.mailfrom.clone(), |(_, d)| d.to_string())
         };
         let ev = check_host(&dns, c.host, &domain, &c.mailfrom, &c.helo).await;
         let mut wrong = Vec::new();
         if !c.results.iter().any(|r| r == ev.result.as_str()) {
-            wrong.push(format!("result {} (want {})", ev.result, c.results.join(" or ")));
+            wrong.push(format!(
+                "result {} (want {})",
+                ev.result,
+                c.results.join(" or ")
+            ));
         }
         match c.explanation.as_deref() {
             None => {}
@@ -218,7 +244,11 @@ async fn run_scenario(doc: Value) -> (usize, Vec<String>) {
             // DNS names are case-insensitive and RFC 7208 §7.4 writes %{ir}
             // of IPv6 in lower case; the suite writes it in upper case.
             Some(want) => {
-                if !ev.explanation.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(want)) {
+                if !ev
+                    .explanation
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(want))
+                {
                     wrong.push(format!("explanation {:?} (want {want:?})", ev.explanation));
                 }
             }
@@ -256,6 +286,10 @@ async fn rfc7208_test_suite() {
         failures.is_empty(),
         "{} of {total} fail:\n{}",
         failures.len(),
-        failures.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

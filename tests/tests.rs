@@ -3,5 +3,5 @@
 
 mod cli;
 mod dns;
-mod support;
 mod spf;
+mod support;
