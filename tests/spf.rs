@@ -2,16 +2,16 @@
 //! `spf` check's findings, the prefetch's round trips, hostile data, and the
 //! parser under arbitrary input.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mailpreflight_checks::dns::{quote_txt, Dns, DnsConfig, Zone};
 use mailpreflight_checks::spf::{check_host, check_host_with, EvalOptions, SpfResult};
+use mailpreflight_checks::{Code, Finding, Report, Status, Target};
 use serde_yaml::Value;
 
-use crate::support::{Misbehave, TestDns};
+use crate::support::{codes, run_engine, Misbehave, TestDns};
 
 const SUITE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -292,4 +292,365 @@ async fn rfc7208_test_suite() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+// --- the spf check, one scenario per code -----------------------------------
+
+fn target(domain: &str, ips: &[&str]) -> Target {
+    Target {
+        domain: domain.to_string(),
+        ips: ips.iter().map(|i| i.parse().expect("ip")).collect(),
+        helo: Some("mail.spf.test".into()),
+        ..Target::default()
+    }
+}
+
+/// (domain, sending IPs, exact set of codes)
+const SCENARIOS: &[(&str, &[&str], &[&str])] = &[
+    ("ok.spf.test", &["192.0.2.10"], &["spf.ok"]),
+    ("ok.spf.test", &[], &["spf.no_ip", "spf.ok"]),
+    (
+        "viainc.spf.test",
+        &["198.51.100.7", "2001:db8::25"],
+        &["spf.ok"],
+    ),
+    ("none.spf.test", &["192.0.2.10"], &["spf.no_record"]),
+    ("old.spf.test", &["192.0.2.10"], &["spf.type99_only"]),
+    ("multi.spf.test", &["192.0.2.10"], &["spf.multiple_records"]),
+    (
+        "syntax.spf.test",
+        &["192.0.2.10"],
+        &["spf.ip_not_permitted", "spf.syntax_error"],
+    ),
+    ("plusall.spf.test", &["192.0.2.10"], &["spf.plus_all"]),
+    (
+        "neutralall.spf.test",
+        &["192.0.2.10"],
+        &["spf.neutral_all", "spf.ok"],
+    ),
+    ("noall.spf.test", &["192.0.2.10"], &["spf.no_all", "spf.ok"]),
+    (
+        "redirall.spf.test",
+        &["192.0.2.10"],
+        &["spf.ok", "spf.redirect_ignored"],
+    ),
+    ("ptr.spf.test", &["192.0.2.10"], &["spf.ok", "spf.ptr_used"]),
+    (
+        "ptr.spf.test",
+        &["192.0.2.20"],
+        &["spf.ip_not_permitted", "spf.ptr_over_limit", "spf.ptr_used"],
+    ),
+    (
+        "incnone.spf.test",
+        &["192.0.2.10"],
+        &["spf.include_no_spf", "spf.ip_not_permitted"],
+    ),
+    (
+        "loop1.spf.test",
+        &["192.0.2.10"],
+        &[
+            "spf.include_loop",
+            "spf.ip_not_permitted",
+            "spf.too_many_lookups",
+        ],
+    ),
+    (
+        "rloop.spf.test",
+        &["192.0.2.10"],
+        &[
+            "spf.include_loop",
+            "spf.ip_not_permitted",
+            "spf.too_many_lookups",
+        ],
+    ),
+    (
+        "near.spf.test",
+        &["192.0.2.10"],
+        &["spf.lookups_near_limit", "spf.ok"],
+    ),
+    ("over.spf.test", &["192.0.2.10"], &["spf.too_many_lookups"]),
+    (
+        "void.spf.test",
+        &["192.0.2.10"],
+        &["spf.ip_not_permitted", "spf.too_many_void_lookups"],
+    ),
+    (
+        "manymx.spf.test",
+        &["192.0.2.10"],
+        &["spf.ip_not_permitted", "spf.mx_too_many"],
+    ),
+    (
+        "big.spf.test",
+        &["192.0.2.10"],
+        &["spf.needs_tcp", "spf.ok"],
+    ),
+    ("soft.spf.test", &["192.0.2.10"], &["spf.ip_not_permitted"]),
+    ("tempinc.spf.test", &["192.0.2.10"], &["spf.lookup_failed"]),
+    ("rootfail.spf.test", &["192.0.2.10"], &["spf.lookup_failed"]),
+];
+
+fn spf_server() -> TestDns {
+    let srv = crate::support::server("spf");
+    srv.misbehave("broken.spf.test", Misbehave::ServFail);
+    srv.misbehave("rootfail.spf.test", Misbehave::ServFail);
+    srv
+}
+
+#[tokio::test]
+async fn every_scenario_gives_exactly_its_codes() {
+    let srv = spf_server();
+    let mut wrong = Vec::new();
+    for (domain, ips, want) in SCENARIOS {
+        let report = run_engine(&srv, target(domain, ips), &["spf"]).await;
+        let got = codes(&report);
+        if got != *want {
+            let detail: Vec<String> = report
+                .findings()
+                .map(|f| {
+                    format!(
+                        "    {} {}: {}\n      {}",
+                        f.status,
+                        f.code.id(),
+                        f.message,
+                        f.evidence.join("\n      ")
+                    )
+                })
+                .collect();
+            wrong.push(format!(
+                "{domain} {ips:?}: got {got:?}, want {want:?}\n{}",
+                detail.join("\n")
+            ));
+        }
+        for f in report.findings() {
+            assert!(!f.message.is_empty() && f.fix.len() > 10, "{domain}: {f:?}");
+            if f.status != Status::Skip {
+                assert!(
+                    !f.evidence.is_empty(),
+                    "{domain}: {} has no evidence",
+                    f.code.id()
+                );
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn every_spf_code_has_a_scenario() {
+    let covered: std::collections::BTreeSet<&str> =
+        SCENARIOS.iter().flat_map(|s| s.2.iter().copied()).collect();
+    for c in Code::ALL.iter().filter(|c| c.check() == "spf") {
+        assert!(covered.contains(c.id()), "{} has no scenario", c.id());
+    }
+}
+
+fn finding<'a>(report: &'a Report, code: &str) -> &'a Finding {
+    report
+        .findings()
+        .find(|f| f.code.id() == code)
+        .unwrap_or_else(|| panic!("no {code} in {:?}", codes(report)))
+}
+
+#[tokio::test]
+async fn over_the_limit_the_whole_tree_is_shown_and_the_breaking_term_named() {
+    let srv = spf_server();
+    let report = run_engine(&srv, target("over.spf.test", &["192.0.2.10"]), &["spf"]).await;
+    let f = finding(&report, "spf.too_many_lookups");
+    assert!(f.message.contains("12 DNS-querying terms"), "{}", f.message);
+    assert!(
+        f.message
+            .contains("the 11th is `a:mail.spf.test` in _o2.spf.test."),
+        "{}",
+        f.message
+    );
+    let ev = f.evidence.join("\n");
+    for line in [
+        "; over.spf.test: 2 lookup(s) here, 12 with its includes",
+        ";   include:_o1.spf.test → _o1.spf.test: 5 lookup(s) here, 5 with its includes",
+        ";   include:_o2.spf.test → _o2.spf.test: 5 lookup(s) here, 5 with its includes",
+        "_o2.spf.test. TXT \"v=spf1 a:mail.spf.test a:mail.spf.test a:mail.spf.test a:mail.spf.test a:mail.spf.test ~all\"",
+    ] {
+        assert!(ev.contains(line), "missing {line:?} in\n{ev}");
+    }
+}
+
+#[tokio::test]
+async fn a_syntax_error_points_at_the_term() {
+    let srv = spf_server();
+    let report = run_engine(&srv, target("syntax.spf.test", &["192.0.2.10"]), &["spf"]).await;
+    let f = finding(&report, "spf.syntax_error");
+    assert!(
+        f.message.contains("position 23, `ip4:192.0.2.300`"),
+        "{}",
+        f.message
+    );
+    let at = f
+        .evidence
+        .iter()
+        .position(|l| l == "; v=spf1 ip4:192.0.2.10 ip4:192.0.2.300 -all");
+    let caret = at
+        .and_then(|i| f.evidence.get(i + 1))
+        .expect("a caret line under the record");
+    assert!(
+        caret.starts_with(&format!("; {}^ ", " ".repeat(22))),
+        "{:?}",
+        f.evidence
+    );
+    let ip = finding(&report, "spf.ip_not_permitted");
+    assert!(ip.message.contains("permerror"), "{}", ip.message);
+}
+
+#[tokio::test]
+async fn a_failing_ip_gets_the_trace_and_a_fix_naming_it() {
+    let srv = spf_server();
+    let report = run_engine(&srv, target("soft.spf.test", &["192.0.2.10"]), &["spf"]).await;
+    let f = finding(&report, "spf.ip_not_permitted");
+    assert!(
+        f.message.contains("softfail for 192.0.2.10")
+            && f.message.contains("decided by `~all` in soft.spf.test."),
+        "{}",
+        f.message
+    );
+    assert!(f.fix.contains("ip4:192.0.2.10"), "{}", f.fix);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|l| l.contains("~all: always → match → softfail")),
+        "{:?}",
+        f.evidence
+    );
+}
+
+#[tokio::test]
+async fn the_mail_from_domain_is_the_one_checked() {
+    let srv = spf_server();
+    let mut t = target("none.spf.test", &["192.0.2.10"]);
+    t.mail_from = Some("bounces@ok.spf.test".into());
+    let report = run_engine(&srv, t, &["spf"]).await;
+    assert_eq!(codes(&report), vec!["spf.ok"]);
+}
+
+// --- check_host() results and traces ----------------------------------------
+
+#[tokio::test]
+async fn results_explanations_and_traces() {
+    let srv = spf_server();
+    let dns = fast_client(&srv);
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+
+    let ev = check_host(
+        &dns,
+        ip("198.51.100.7"),
+        "viainc.spf.test",
+        "user@viainc.spf.test",
+        "mail.spf.test",
+    )
+    .await;
+    assert_eq!(ev.result, SpfResult::Pass);
+    assert_eq!(ev.deciding_term.as_deref(), Some("ip4:198.51.100.0/24"));
+    assert_eq!(ev.deciding_domain.as_deref(), Some("_spf.prov.spf.test"));
+    assert_eq!((ev.lookups, ev.void_lookups), (1, 0));
+    let lines: Vec<(u32, &str)> = ev
+        .trace
+        .iter()
+        .map(|l| (l.depth, l.text.as_str()))
+        .collect();
+    assert_eq!(lines[1].0, 0);
+    assert!(
+        lines[1]
+            .1
+            .starts_with("include:_spf.prov.spf.test [lookup 1/10]"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|(d, t)| *d == 1 && t.starts_with("_spf.prov.spf.test. TXT")),
+        "{lines:?}"
+    );
+
+    let ev = check_host(
+        &dns,
+        ip("203.0.113.5"),
+        "viainc.spf.test",
+        "user@viainc.spf.test",
+        "mail.spf.test",
+    )
+    .await;
+    assert_eq!(ev.result, SpfResult::Fail);
+    assert_eq!(ev.deciding_term.as_deref(), Some("-all"));
+    assert_eq!(
+        ev.explanation.as_deref(),
+        Some("203.0.113.5 is not one of viainc.spf.test's mail servers: see https://spf.test/why?s=user%40viainc.spf.test")
+    );
+    assert_eq!(ev.lookups, 2, "include and mx");
+
+    // The null reverse-path is postmaster@HELO.
+    let ev = check_host(
+        &dns,
+        ip("203.0.113.5"),
+        "hard.spf.test",
+        "",
+        "hard.spf.test",
+    )
+    .await;
+    assert_eq!(ev.result, SpfResult::Fail);
+    assert_eq!(ev.sender, "postmaster@hard.spf.test");
+    assert_eq!(
+        ev.explanation.as_deref(),
+        Some("203.0.113.5 may not send mail as postmaster@hard.spf.test")
+    );
+
+    let ev = check_host(
+        &dns,
+        ip("192.0.2.10"),
+        "tempinc.spf.test",
+        "a@tempinc.spf.test",
+        "x.spf.test",
+    )
+    .await;
+    assert_eq!(ev.result, SpfResult::TempError);
+    assert!(
+        ev.reason.as_deref().unwrap_or("").contains("SERVFAIL"),
+        "{:?}",
+        ev.reason
+    );
+
+    let ev = check_host(
+        &dns,
+        ip("192.0.2.10"),
+        "nowhere.spf.test",
+        "a@nowhere.spf.test",
+        "x.spf.test",
+    )
+    .await;
+    assert_eq!(ev.result, SpfResult::None);
+
+    let ev = check_host(
+        &dns,
+        ip("192.0.2.10"),
+        "void.spf.test",
+        "a@void.spf.test",
+        "x.spf.test",
+    )
+    .await;
+    assert_eq!(ev.result, SpfResult::PermError);
+    assert_eq!(
+        (ev.void_lookups, ev.deciding_term.as_deref()),
+        (3, Some("mx:gone3.spf.test"))
+    );
+}
+
+#[tokio::test]
+async fn the_helo_identity() {
+    let srv = spf_server();
+    let dns = fast_client(&srv);
+    let ip: IpAddr = "192.0.2.10".parse().unwrap();
+    let ok = mailpreflight_checks::spf::check_helo(&dns, ip, "helo-ok.spf.test").await;
+    assert_eq!(
+        (ok.result, ok.sender.as_str()),
+        (SpfResult::Pass, "postmaster@helo-ok.spf.test")
+    );
+    let deny = mailpreflight_checks::spf::check_helo(&dns, ip, "helo-deny.spf.test").await;
+    assert_eq!(deny.result, SpfResult::Fail);
 }
