@@ -29,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Check a sending domain and the host that sends its mail.
     Check(Box<CheckArgs>),
+    /// On the sending host: can it deliver to RECIPIENT_DOMAIN? Its resolvers, the recipient's MX.
+    Path(PathArgs),
     /// List the finding codes (a Markdown table), or explain one: `codes rdns.no_ptr`.
     Codes {
         /// A finding code, e.g. rdns.no_ptr.
@@ -67,6 +69,8 @@ pub struct OutputArgs {
 pub enum Format {
     Table,
     Json,
+    /// One JSON object per domain per line.
+    Jsonl,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +89,20 @@ pub enum FailOn {
 #[derive(Args, Debug)]
 pub struct CheckArgs {
     /// The sending domain (the one in From: and, by default, MAIL FROM). IDNs are accepted.
-    pub domain: String,
+    pub domain: Option<String>,
+    /// Check many domains: a file (or - for stdin) of lines `domain [ip[,ip]] [helo] [selector[,selector]]`
+    /// (`-` leaves a field empty; blank lines and # comments are skipped).
+    #[arg(long = "domains-file", value_name = "FILE", conflicts_with = "domain")]
+    pub domains_file: Option<String>,
+    /// Domains checked at once in bulk mode.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub jobs: usize,
+    /// At most N DNS queries per second (spare your resolver).
+    #[arg(long, value_name = "N")]
+    pub qps: Option<u32>,
+    /// Bulk mode: print each domain as it finishes instead of in input order.
+    #[arg(long)]
+    pub unordered: bool,
     /// A public IP the domain's mail is sent from (repeatable; IPv4 or IPv6).
     #[arg(long = "ip", value_name = "IP")]
     pub ips: Vec<String>,
@@ -278,7 +295,10 @@ pub fn selection(only: &[String], skip: &[String]) -> Result<Selection> {
 
 impl CheckArgs {
     pub fn target(&self) -> Result<Target> {
-        let domain = to_domain(&self.domain).map_err(|e| anyhow::anyhow!("domain {e}"))?;
+        let Some(d) = self.domain.as_deref() else {
+            bail!("give a DOMAIN to check (or --domains-file FILE)");
+        };
+        let domain = to_domain(d).map_err(|e| anyhow::anyhow!("domain {e}"))?;
         Ok(Target {
             domain,
             ips: parse_ips(&self.ips)?,
@@ -290,5 +310,41 @@ impl CheckArgs {
                 .map(|s| parse_selector(s))
                 .collect::<Result<_>>()?,
         })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct PathArgs {
+    /// The recipient domain (an address is accepted; its domain is taken).
+    pub recipient: String,
+    /// The name this host sends in EHLO.
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+    /// The resolver configuration to test when no --resolver is given.
+    #[arg(
+        long = "resolv-conf",
+        value_name = "FILE",
+        default_value = "/etc/resolv.conf"
+    )]
+    pub resolv_conf: PathBuf,
+    #[command(flatten)]
+    pub dns: DnsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl PathArgs {
+    /// The recipient domain, from a domain or an address.
+    pub fn domain(&self) -> Result<String> {
+        let r = self.recipient.trim();
+        let d = mailpreflight_checks::names::address_domain(r).unwrap_or(r);
+        let d = d.trim_start_matches('[').trim_end_matches(']');
+        if d.parse::<IpAddr>().is_ok() {
+            bail!(
+                "{:?} is an IP address: give the recipient's domain (e.g. example.net)",
+                self.recipient
+            );
+        }
+        to_domain(d).map_err(|e| anyhow::anyhow!("recipient {e}"))
     }
 }
