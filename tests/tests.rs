@@ -7,4 +7,5 @@ mod dns;
 mod dnsbl;
 mod path;
 mod smtp;
+mod spf;
 mod support;

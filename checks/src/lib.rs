@@ -16,6 +16,7 @@ pub mod names;
 pub mod path;
 pub mod rdns;
 pub mod smtp;
+pub mod spf;
 #[cfg(feature = "test-support")]
 pub mod testing;
 #[cfg(feature = "test-support")]
@@ -222,6 +223,7 @@ pub fn registry() -> Vec<Arc<dyn Check>> {
         Arc::new(mx::MxCheck),
         Arc::new(rdns::RdnsCheck),
         Arc::new(helo::HeloCheck),
+        Arc::new(spf::SpfCheck),
         Arc::new(dnsbl::DnsblCheck),
         Arc::new(smtp::SmtpCheck),
     ]
