@@ -201,7 +201,98 @@ codes! {
     // (codes of the spf check go here)
 
     // --- dkim -------------------------------------------------------------------
-    // (codes of the dkim check go here)
+    DkimOk = "dkim.ok", Pass,
+        "The selector holds a usable DKIM key",
+        "Nothing to do.",
+        "RFC 6376 §3.6.1";
+    DkimDiscovered = "dkim.discovered", Info,
+        "DKIM selectors found by trying common selector names",
+        "Pass the selectors your mail is signed with (--selector SEL, repeatable) so every one of them is checked, not only the common names.",
+        "RFC 6376 §3.1";
+    DkimNoneFound = "dkim.none_found", Warn,
+        "No DKIM key under any common selector name",
+        "Find the selector in the DKIM-Signature header (s=) of a message you sent and run again with --selector SEL; if the mail is not signed, enable DKIM signing with d=DOMAIN and publish the key at SEL._domainkey.DOMAIN.",
+        "RFC 6376 §3.1; Gmail and Yahoo bulk-sender rules";
+    DkimSelectorMissing = "dkim.selector_missing", Fail,
+        "The selector has no DKIM key record",
+        "Publish the key at SEL._domainkey.DOMAIN as TXT \"v=DKIM1; k=rsa; p=…\" (or the CNAME your mail provider gives you); every signature with this selector fails until then.",
+        "RFC 6376 §3.6.2.2, §6.1.2";
+    DkimCnameLoop = "dkim.cname_loop", Fail,
+        "The selector's CNAME chain loops",
+        "Point the selector's CNAME at the key record your mail provider publishes (or publish the TXT key directly); a loop resolves to nothing.",
+        "RFC 1034 §3.6.2";
+    DkimLookupFailed = "dkim.lookup_failed", Error,
+        "The DKIM key record could not be looked up",
+        "Check that the name servers for the selector (and any CNAME target) answer; SERVFAIL or a timeout makes receivers treat signatures as temporarily unverifiable.",
+        "RFC 6376 §6.1.2";
+    DkimMultipleRecords = "dkim.multiple_records", Fail,
+        "The selector has more than one key record",
+        "Keep exactly one TXT key record per selector: verifiers pick one at random, so signatures fail whenever they pick the other. Use a new selector name for a new key.",
+        "RFC 6376 §3.6.2.2";
+    DkimSyntaxError = "dkim.syntax_error", Fail,
+        "The key record is not a valid tag-list",
+        "Rewrite the record as name=value tags separated by ';', each tag once, e.g. \"v=DKIM1; k=rsa; p=MIIB…\"; verifiers discard a record with a syntax error.",
+        "RFC 6376 §3.2, §3.6.1";
+    DkimVersionNotFirst = "dkim.version_not_first", Fail,
+        "v=DKIM1 is not the first tag of the key record",
+        "Move v=DKIM1 to the start of the record (or drop it: it is optional); verifiers reject a record where it is anywhere else.",
+        "RFC 6376 §3.6.1";
+    DkimBadVersion = "dkim.bad_version", Fail,
+        "The key record's v= is not DKIM1",
+        "Set v=DKIM1 exactly (upper case), or leave v= out.",
+        "RFC 6376 §3.6.1";
+    DkimUnknownKeyType = "dkim.unknown_key_type", Fail,
+        "The key record's k= names a key type verifiers do not know",
+        "Use k=rsa (the default) or k=ed25519, matching the key in p=.",
+        "RFC 6376 §3.6.1; RFC 8463";
+    DkimMissingKey = "dkim.missing_key", Fail,
+        "The key record has no p= tag",
+        "Add the public key as p=BASE64 (p= is required; an empty p= revokes the selector).",
+        "RFC 6376 §3.6.1";
+    DkimRevoked = "dkim.revoked", Fail,
+        "The selector's key is revoked (empty p=)",
+        "If mail is still signed with this selector, publish its public key in p=; if not, stop using the selector (and remove it from --selector).",
+        "RFC 6376 §3.6.1";
+    DkimBadBase64 = "dkim.bad_base64", Fail,
+        "The p= key is not valid base64",
+        "Paste the public key again as one base64 string (no PEM header lines; quotes only around each 255-byte string).",
+        "RFC 6376 §3.6.1";
+    DkimBadKey = "dkim.bad_key", Fail,
+        "The p= value decodes, but is not a public key",
+        "Publish the public key (RSA SubjectPublicKeyInfo, or the raw 32-byte Ed25519 key for k=ed25519) — not a private key, certificate or other data.",
+        "RFC 6376 §3.6.1; RFC 8463 §4.2";
+    DkimKeyTypeMismatch = "dkim.key_type_mismatch", Fail,
+        "The key in p= is not of the type k= declares",
+        "Set k= to the key's type (k=rsa for an RSA key, k=ed25519 for an Ed25519 key).",
+        "RFC 6376 §3.6.1; RFC 8463 §4.2";
+    DkimEd25519Wrapped = "dkim.ed25519_wrapped", Fail,
+        "The Ed25519 key is wrapped in SubjectPublicKeyInfo",
+        "For k=ed25519, p= must hold only the raw 32-byte public key in base64 (44 characters), not the DER SubjectPublicKeyInfo.",
+        "RFC 8463 §4.2";
+    DkimWeakKey = "dkim.weak_key", Fail,
+        "The RSA key is shorter than 1024 bits",
+        "Generate a 2048-bit RSA key, publish it under a new selector, switch signing to it, then revoke the old selector; receivers ignore signatures made with keys under 1024 bits.",
+        "RFC 8301 §3.2";
+    DkimShortKey = "dkim.short_key", Warn,
+        "The RSA key is shorter than 2048 bits",
+        "Rotate to a 2048-bit RSA key under a new selector (split the TXT into 255-byte strings); 1024-bit keys are the minimum and considered weak.",
+        "RFC 8301 §3.2; M3AAWG DKIM key rotation";
+    DkimTesting = "dkim.testing", Warn,
+        "The key is in testing mode (t=y)",
+        "Remove t=y once signing works: in testing mode receivers may treat signed mail like unsigned mail.",
+        "RFC 6376 §3.6.1";
+    DkimSha1Only = "dkim.sha1_only", Warn,
+        "The key allows only SHA-1 signatures (h=sha1)",
+        "Remove h= or set h=sha256, and sign with rsa-sha256: verifiers no longer accept rsa-sha1 signatures.",
+        "RFC 8301 §3.1";
+    DkimUnknownHash = "dkim.unknown_hash", Fail,
+        "The key's h= allows no hash algorithm verifiers know",
+        "Remove h= or set h=sha256.",
+        "RFC 6376 §3.6.1; RFC 8301";
+    DkimNotForEmail = "dkim.not_for_email", Fail,
+        "The key's s= service types exclude email",
+        "Remove s= or set s=email (or s=*); verifiers ignore a key not meant for email.",
+        "RFC 6376 §3.6.1";
 
     // --- dmarc ------------------------------------------------------------------
     // (codes of the dmarc check go here)

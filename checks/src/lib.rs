@@ -7,6 +7,7 @@
 //! client, and each check returns its findings. Nothing here prints.
 
 pub mod codes;
+pub mod dkim;
 pub mod dns;
 pub mod helo;
 pub mod mx;
@@ -199,6 +200,7 @@ pub fn registry() -> Vec<Arc<dyn Check>> {
         Arc::new(mx::MxCheck),
         Arc::new(rdns::RdnsCheck),
         Arc::new(helo::HeloCheck),
+        Arc::new(dkim::DkimCheck),
     ]
 }
 
