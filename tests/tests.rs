@@ -1,5 +1,6 @@
 //! The one integration-test binary: the built CLI and the engine against a
 //! real DNS server on loopback. Nothing here reaches the internet.
 
+mod dkim;
 mod dns;
 mod support;

@@ -252,7 +252,9 @@ pub fn decode_key(declared: KeyAlg, der: &[u8]) -> Result<PubKey, Issue> {
                     return rsa_bits(inner).map_err(|why| {
                         Issue::new(
                             Code::DkimBadKey,
-                            format!("holds an RSA SubjectPublicKeyInfo whose key is unreadable: {why}"),
+                            format!(
+                                "holds an RSA SubjectPublicKeyInfo whose key is unreadable: {why}"
+                            ),
                         )
                     });
                 }
@@ -424,7 +426,10 @@ pub(crate) mod tests {
         }
         let r = analyze(&format!("v=DKIM1; p={}", b64(&spki_rsa(2048))));
         assert!(r.usable() && r.issues.is_empty());
-        assert_eq!(codes(&analyze(&format!("p={}", b64(&spki_rsa(1024))))), ["dkim.short_key"]);
+        assert_eq!(
+            codes(&analyze(&format!("p={}", b64(&spki_rsa(1024))))),
+            ["dkim.short_key"]
+        );
         let weak = analyze(&format!("p={}", b64(&spki_rsa(768))));
         assert_eq!(codes(&weak), ["dkim.weak_key"]);
         assert!(!weak.usable());
@@ -440,7 +445,10 @@ pub(crate) mod tests {
             codes(&analyze(&format!("k=ed25519; p={}", b64(&spki_ed25519())))),
             ["dkim.ed25519_wrapped"]
         );
-        assert_eq!(codes(&analyze(&format!("p={raw}"))), ["dkim.key_type_mismatch"]);
+        assert_eq!(
+            codes(&analyze(&format!("p={raw}"))),
+            ["dkim.key_type_mismatch"]
+        );
         assert_eq!(
             codes(&analyze(&format!("k=rsa; p={}", b64(&spki_ed25519())))),
             ["dkim.key_type_mismatch"]
@@ -453,7 +461,10 @@ pub(crate) mod tests {
 
     #[test]
     fn base64_that_is_not_a_key() {
-        let r = analyze(&format!("v=DKIM1; p={}", b64(b"this is not a key at all, just text")));
+        let r = analyze(&format!(
+            "v=DKIM1; p={}",
+            b64(b"this is not a key at all, just text")
+        ));
         assert_eq!(codes(&r), ["dkim.bad_key"]);
         assert_eq!(codes(&analyze("p=!!notbase64")), ["dkim.bad_base64"]);
         // Truncated DER.
@@ -475,18 +486,36 @@ pub(crate) mod tests {
             codes(&analyze(&format!("k=rsa; v=DKIM1; p={key}"))),
             ["dkim.version_not_first"]
         );
-        assert_eq!(codes(&analyze(&format!("v=DKIM2; p={key}"))), ["dkim.bad_version"]);
-        assert_eq!(codes(&analyze(&format!("k=dsa; p={key}"))), ["dkim.unknown_key_type"]);
-        assert_eq!(codes(&analyze(&format!("h=sha1; p={key}"))), ["dkim.sha1_only"]);
+        assert_eq!(
+            codes(&analyze(&format!("v=DKIM2; p={key}"))),
+            ["dkim.bad_version"]
+        );
+        assert_eq!(
+            codes(&analyze(&format!("k=dsa; p={key}"))),
+            ["dkim.unknown_key_type"]
+        );
+        assert_eq!(
+            codes(&analyze(&format!("h=sha1; p={key}"))),
+            ["dkim.sha1_only"]
+        );
         assert!(codes(&analyze(&format!("h=sha1:sha256; p={key}"))).is_empty());
-        assert_eq!(codes(&analyze(&format!("h=md5; p={key}"))), ["dkim.unknown_hash"]);
-        assert_eq!(codes(&analyze(&format!("s=tlsrpt; p={key}"))), ["dkim.not_for_email"]);
+        assert_eq!(
+            codes(&analyze(&format!("h=md5; p={key}"))),
+            ["dkim.unknown_hash"]
+        );
+        assert_eq!(
+            codes(&analyze(&format!("s=tlsrpt; p={key}"))),
+            ["dkim.not_for_email"]
+        );
         assert!(codes(&analyze(&format!("s=email:tlsrpt; p={key}"))).is_empty());
         let t = analyze(&format!("t=y:s; p={key}"));
         assert_eq!(codes(&t), ["dkim.testing"]);
         assert!(t.testing && t.usable());
         assert!(codes(&analyze(&format!("t=s; p={key}"))).is_empty());
-        assert_eq!(codes(&analyze(&format!("p={key}; p={key}"))), ["dkim.syntax_error"]);
+        assert_eq!(
+            codes(&analyze(&format!("p={key}; p={key}"))),
+            ["dkim.syntax_error"]
+        );
         assert_eq!(codes(&analyze("v=DKIM1; p")), ["dkim.syntax_error"]);
         // Whitespace inside p= (folded zone-file strings) is fine.
         let spaced: String = key

@@ -29,7 +29,7 @@ pub mod taglist;
 
 use futures::future::join_all;
 
-use crate::dns::{dedup, fqdn, normalize, Answer, Dns, Failure, RData, RType};
+use crate::dns::{fqdn, normalize, Answer, Dns, Failure, RData, RType};
 use crate::{Check, Code, Ctx, Finding};
 
 pub use key::{KeyAlg, KeyRecord, PubKey};
@@ -204,12 +204,25 @@ pub struct SelectorLookup {
     /// TXT records at the name that are not key records (counted for the
     /// message when a selector given by the user turns out missing).
     pub other_txt: usize,
+    /// CNAMEs asked for one by one when the TXT answer came back empty
+    /// without its chain (a resolver drops the chain on NXDOMAIN and loops).
+    pub chain: Vec<crate::dns::Record>,
 }
 
 impl SelectorLookup {
     /// The answer as zone lines, CNAME chain first.
     pub fn evidence(&self) -> Vec<String> {
-        self.answer.evidence(&self.name, RType::Txt)
+        if self.chain.is_empty() {
+            return self.answer.evidence(&self.name, RType::Txt);
+        }
+        let mut v: Vec<String> = self.chain.iter().map(|r| r.to_zone()).collect();
+        let end = self.cname_target().unwrap_or_else(|| fqdn(&self.name));
+        v.push(match (&self.state, &self.answer) {
+            (State::Loop, _) => format!("; {end} was already in the chain: the CNAMEs loop"),
+            (_, Answer::NxDomain) => format!("; {end} TXT: no such name (NXDOMAIN)"),
+            _ => format!("; {end} TXT: no such record (NODATA)"),
+        });
+        v
     }
 
     /// The key, when there is exactly one record and a verifier would use it.
@@ -222,16 +235,37 @@ impl SelectorLookup {
 
     /// Where a CNAME chain leads, if the selector is delegated.
     pub fn cname_target(&self) -> Option<String> {
-        self.answer.cnames().last().map(|(_, t)| t.to_string())
+        let from_chain = self.chain.iter().rev().find_map(|r| match &r.data {
+            RData::Cname(t) => Some(t.clone()),
+            _ => None,
+        });
+        from_chain.or_else(|| self.answer.cnames().last().map(|(_, t)| t.to_string()))
+    }
+
+    /// The aliases passed on the way, in order.
+    pub fn aliases(&self) -> Vec<String> {
+        if self.chain.is_empty() {
+            self.answer.cnames().map(|(a, _)| a.to_string()).collect()
+        } else {
+            self.chain.iter().map(|r| r.name.clone()).collect()
+        }
     }
 }
 
-/// Looks up and judges one selector.
-pub async fn lookup(dns: &Dns, domain: &str, selector: &str) -> SelectorLookup {
+/// Looks up and judges one selector. `follow`: when the answer is empty and
+/// carries no chain, ask for CNAMEs hop by hop, so a broken delegation or a
+/// loop is shown as such (done for selectors the user named, not for the
+/// dozens discovery guesses).
+pub async fn lookup(dns: &Dns, domain: &str, selector: &str, follow: bool) -> SelectorLookup {
     let name = key_name(selector, domain);
     let answer = dns.query(&name, RType::Txt).await;
     let mut other_txt = 0;
+    let mut chain = Vec::new();
+    if follow && answer.is_empty_answer() && answer.cnames().next().is_none() {
+        chain = cname_chain(dns, &name).await;
+    }
     let state = match &answer {
+        _ if is_loop(&chain) => State::Loop,
         Answer::Failed(f) => State::Failed(f.clone()),
         Answer::NxDomain => State::Missing,
         Answer::NoData(chain) if is_loop(chain) => State::Loop,
@@ -258,8 +292,40 @@ pub async fn lookup(dns: &Dns, domain: &str, selector: &str) -> SelectorLookup {
         answer,
         state,
         other_txt,
+        chain,
     }
 }
+
+/// The CNAMEs from `name`, asked for one at a time, until a name that is not
+/// an alias, a loop, or the hop limit.
+async fn cname_chain(dns: &Dns, name: &str) -> Vec<crate::dns::Record> {
+    let mut chain: Vec<crate::dns::Record> = Vec::new();
+    let mut current = normalize(name);
+    for _ in 0..MAX_CHAIN {
+        let a = dns.query(&current, RType::Cname).await;
+        let Some(rec) = a
+            .records()
+            .iter()
+            .find(|r| matches!(r.data, RData::Cname(_)))
+            .cloned()
+        else {
+            break;
+        };
+        let RData::Cname(next) = &rec.data else {
+            break;
+        };
+        let next = normalize(next);
+        chain.push(rec);
+        if is_loop(&chain) {
+            break;
+        }
+        current = next;
+    }
+    chain
+}
+
+/// The same bound the DNS layer puts on chains it follows.
+const MAX_CHAIN: usize = 8;
 
 /// Whether a NODATA answer's CNAME chain ends on a name it already passed.
 fn is_loop(chain: &[crate::dns::Record]) -> bool {
@@ -320,7 +386,7 @@ pub async fn scan(dns: &Dns, domain: &str, selectors: &[String]) -> Scan {
         }
         v
     };
-    let lookups = join_all(names.iter().map(|s| lookup(dns, domain, s))).await;
+    let lookups = join_all(names.iter().map(|s| lookup(dns, domain, s, !discovered))).await;
     Scan {
         domain: normalize(domain),
         discovered,
@@ -332,7 +398,7 @@ pub async fn scan(dns: &Dns, domain: &str, selectors: &[String]) -> Scan {
 pub async fn findings(dns: &Dns, scan: &Scan) -> Vec<Finding> {
     let mut out = Vec::new();
     for l in &scan.lookups {
-        out.extend(selector_findings(dns, l, scan.discovered).await);
+        out.extend(selector_findings(l, scan.discovered));
     }
     if scan.discovered {
         out.extend(discovery_summary(dns, scan).await);
@@ -340,7 +406,7 @@ pub async fn findings(dns: &Dns, scan: &Scan) -> Vec<Finding> {
     out
 }
 
-async fn selector_findings(dns: &Dns, l: &SelectorLookup, discovered: bool) -> Vec<Finding> {
+fn selector_findings(l: &SelectorLookup, discovered: bool) -> Vec<Finding> {
     let name = fqdn(&l.name);
     let ev = l.evidence();
     let via = match l.cname_target() {
@@ -356,9 +422,9 @@ async fn selector_findings(dns: &Dns, l: &SelectorLookup, discovered: bool) -> V
             format!("the key record {name} could not be looked up: {f}"),
         )
         .evidence(ev)],
-        State::Missing => vec![missing(dns, l).await],
+        State::Missing => vec![missing(l)],
         State::Loop => {
-            let chain: Vec<String> = l.answer.cnames().map(|(a, _)| a.to_string()).collect();
+            let chain = l.aliases();
             vec![Finding::new(
                 Code::DkimCnameLoop,
                 format!(
@@ -427,7 +493,7 @@ fn specific_fix(code: Code, l: &SelectorLookup) -> Option<String> {
             sel = l.selector
         ),
         Code::DkimWeakKey | Code::DkimShortKey => format!(
-            "Generate a 2048-bit key, publish it under a new selector (e.g. `{}._domainkey.{}. TXT \"v=DKIM1; k=rsa; p=…\"`), switch signing to it, then empty the p= of {name}.{d}",
+            "Generate a 2048-bit key, publish it under a new selector (e.g. `{}._domainkey.{}. TXT \"v=DKIM1; k=rsa; p=…\"`), switch signing to it, then empty the p= of {name} to revoke the old key.{d}",
             next_selector(&l.selector),
             l.domain
         ),
@@ -439,7 +505,11 @@ fn specific_fix(code: Code, l: &SelectorLookup) -> Option<String> {
 
 /// A plausible name for the next key: `s1` → `s2`, `google` → `google2`.
 fn next_selector(sel: &str) -> String {
-    let digits: String = sel.chars().rev().take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = sel
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
     if digits.is_empty() || digits.len() > 9 {
         return format!("{sel}2");
     }
@@ -451,30 +521,14 @@ fn next_selector(sel: &str) -> String {
     }
 }
 
-/// A selector the user named that has no key record. When the name is an
-/// alias whose target is gone (a broken ESP delegation), the CNAME is asked
-/// for on its own, since an NXDOMAIN through an alias loses the chain.
-async fn missing(dns: &Dns, l: &SelectorLookup) -> Finding {
+/// A selector the user named that has no key record; when it is an alias
+/// whose target is gone (a broken ESP delegation), the message says so.
+fn missing(l: &SelectorLookup) -> Finding {
     let name = fqdn(&l.name);
-    let mut ev = l.evidence();
-    let mut target = l.cname_target();
-    if target.is_none() && matches!(l.answer, Answer::NxDomain | Answer::NoData(_)) {
-        let c = dns.query(&l.name, RType::Cname).await;
-        let alias = c.records().iter().find_map(|r| match &r.data {
-            RData::Cname(t) => Some(t.clone()),
-            _ => None,
-        });
-        if let Some(t) = alias {
-            ev = c.evidence(&l.name, RType::Cname);
-            ev.push(format!("; {} TXT: no DKIM key at the CNAME target", fqdn(&t)));
-            target = Some(t);
-        }
-    }
+    let ev = l.evidence();
+    let target = l.cname_target();
     let what = if l.other_txt > 0 {
-        format!(
-            "has {} TXT record(s), none of them a DKIM key",
-            l.other_txt
-        )
+        format!("has {} TXT record(s), none of them a DKIM key", l.other_txt)
     } else {
         match &l.answer {
             Answer::NxDomain => "does not exist (NXDOMAIN)".to_string(),
@@ -501,7 +555,7 @@ async fn missing(dns: &Dns, l: &SelectorLookup) -> Finding {
         ),
     };
     Finding::new(Code::DkimSelectorMissing, message)
-        .evidence(dedup(ev))
+        .evidence(ev)
         .fix(fix)
 }
 
@@ -636,8 +690,22 @@ mod tests {
     fn discovery_list_has_the_required_names() {
         let v = discovery_selectors();
         for s in [
-            "default", "selector1", "selector2", "google", "k1", "k2", "s1", "s2", "dkim", "mail",
-            "smtp", "mx", "s2024", "s2025", "2024", "2025",
+            "default",
+            "selector1",
+            "selector2",
+            "google",
+            "k1",
+            "k2",
+            "s1",
+            "s2",
+            "dkim",
+            "mail",
+            "smtp",
+            "mx",
+            "s2024",
+            "s2025",
+            "2024",
+            "2025",
         ] {
             assert!(v.iter().any(|x| x == s), "{s} missing");
         }
@@ -645,7 +713,9 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), v.len(), "no duplicates");
-        assert!(v.iter().all(|s| parse_selector(s).as_deref() == Ok(s.as_str())));
+        assert!(v
+            .iter()
+            .all(|s| parse_selector(s).as_deref() == Ok(s.as_str())));
     }
 
     #[test]
