@@ -627,11 +627,9 @@ fn absolute(name: &str, origin: Option<&str>) -> Result<String, String> {
         match origin {
             Some("") => name.to_ascii_lowercase(),
             Some(o) => format!("{}.{o}", name.to_ascii_lowercase()),
-            None => {
-                return Err(format!(
+            None => return Err(format!(
                 "relative name {name:?} but no origin is known (add $ORIGIN, or pass ORIGIN=FILE)"
-            ))
-            }
+            )),
         }
     };
     super::check_name(&n).map_err(|why| format!("{name:?}: {why}"))?;
