@@ -28,7 +28,12 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check a sending domain and the host that sends its mail.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
+    /// List the finding codes (a Markdown table), or explain one: `codes rdns.no_ptr`.
+    Codes {
+        /// A finding code, e.g. rdns.no_ptr.
+        code: Option<String>,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -62,6 +67,8 @@ pub struct OutputArgs {
 pub enum Format {
     Table,
     Json,
+    /// One JSON object per domain per line.
+    Jsonl,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +87,20 @@ pub enum FailOn {
 #[derive(Args, Debug)]
 pub struct CheckArgs {
     /// The sending domain (the one in From: and, by default, MAIL FROM). IDNs are accepted.
-    pub domain: String,
+    pub domain: Option<String>,
+    /// Check many domains: a file (or - for stdin) of lines `domain [ip[,ip]] [helo] [selector[,selector]]`
+    /// (`-` leaves a field empty; blank lines and # comments are skipped).
+    #[arg(long = "domains-file", value_name = "FILE", conflicts_with = "domain")]
+    pub domains_file: Option<String>,
+    /// Domains checked at once in bulk mode.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub jobs: usize,
+    /// At most N DNS queries per second (spare your resolver).
+    #[arg(long, value_name = "N")]
+    pub qps: Option<u32>,
+    /// Bulk mode: print each domain as it finishes instead of in input order.
+    #[arg(long)]
+    pub unordered: bool,
     /// A public IP the domain's mail is sent from (repeatable; IPv4 or IPv6).
     #[arg(long = "ip", value_name = "IP")]
     pub ips: Vec<String>,
@@ -273,7 +293,10 @@ pub fn selection(only: &[String], skip: &[String]) -> Result<Selection> {
 
 impl CheckArgs {
     pub fn target(&self) -> Result<Target> {
-        let domain = to_domain(&self.domain).map_err(|e| anyhow::anyhow!("domain {e}"))?;
+        let Some(d) = self.domain.as_deref() else {
+            bail!("give a DOMAIN to check (or --domains-file FILE)");
+        };
+        let domain = to_domain(d).map_err(|e| anyhow::anyhow!("domain {e}"))?;
         Ok(Target {
             domain,
             ips: parse_ips(&self.ips)?,

@@ -2,6 +2,7 @@
 //! Only `main` decides the exit code; errors print once as
 //! `mailpreflight: …` and are exit 2 (bad usage or input).
 
+mod bulk;
 mod cli;
 mod render;
 
@@ -37,7 +38,8 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command {
-            Command::Check(args) => check(args).await,
+            Command::Check(args) => check(*args).await,
+            Command::Codes { code } => codes(code.as_deref()),
         }
     });
     match result {
@@ -56,7 +58,7 @@ fn main() -> ExitCode {
 }
 
 /// Whether the table gets colour.
-fn use_color(when: ColorWhen) -> bool {
+pub(crate) fn use_color(when: ColorWhen) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
@@ -78,21 +80,28 @@ fn emit(text: &str) -> Result<()> {
 /// 0 nothing at or above `fail_on`; 1 something is; 3 nothing failed but
 /// something could not be verified.
 pub fn exit_code(reports: &[Report], fail_on: Status) -> ExitCode {
+    ExitCode::from(exit_code_value(reports, fail_on))
+}
+
+pub(crate) fn exit_code_value(reports: &[Report], fail_on: Status) -> u8 {
     let threshold = fail_on.severity().unwrap_or(3);
     let findings = || reports.iter().flat_map(|r| r.findings());
     if findings().any(|f| f.status.severity().is_some_and(|s| s >= threshold)) {
-        ExitCode::from(1)
+        1
     } else if findings().any(|f| f.status == Status::Error) {
-        ExitCode::from(3)
+        3
     } else {
-        ExitCode::SUCCESS
+        0
     }
 }
 
 async fn check(args: CheckArgs) -> Result<ExitCode> {
-    let target = args.target()?;
     let selection = cli::selection(&args.only, &args.skip)?;
     let config = args.dns.config()?;
+    if let Some(file) = args.domains_file.clone() {
+        return bulk::run(args, &file, selection, config).await;
+    }
+    let target = args.target()?;
     let dns = Dns::new(&config)?;
     let ctx = Arc::new(Ctx {
         target,
@@ -108,10 +117,52 @@ async fn check(args: CheckArgs) -> Result<ExitCode> {
     let text = match args.output.format {
         Format::Table => render::table::render(&report, use_color(args.output.color)),
         Format::Json => render::json::render(&report),
+        Format::Jsonl => render::json::render_line(&report),
     };
     emit(&text)?;
     Ok(exit_code(
         std::slice::from_ref(&report),
         args.fail_on.status(),
     ))
+}
+
+/// The registry as a Markdown table (the README's list is this output), or
+/// one code in full.
+fn codes(code: Option<&str>) -> Result<ExitCode> {
+    use mailpreflight_checks::Code;
+    let text = match code {
+        Some(id) => {
+            let c = Code::from_id(id.trim()).ok_or_else(|| {
+                anyhow::anyhow!("{id:?} is not a finding code (see `mailpreflight codes`)")
+            })?;
+            format!(
+                "{}  ({})\n{}\n\nfix: {}\nreferences: {}\n",
+                c.id(),
+                c.status(),
+                c.title(),
+                c.fix(),
+                if c.references().is_empty() {
+                    "-"
+                } else {
+                    c.references()
+                }
+            )
+        }
+        None => codes_table(),
+    };
+    emit(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn codes_table() -> String {
+    let mut s = String::from("| code | status | meaning |\n| --- | --- | --- |\n");
+    for c in mailpreflight_checks::Code::ALL {
+        s.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            c.id(),
+            c.status(),
+            c.title()
+        ));
+    }
+    s
 }

@@ -146,3 +146,69 @@ async fn zone_files_answer_like_the_server() {
         Answer::Failed(Failure::Offline)
     );
 }
+
+#[tokio::test]
+async fn the_engine_reports_every_selected_check_in_order() {
+    use mailpreflight_checks::Target;
+    let srv = crate::support::server("scen");
+    let target = Target {
+        domain: "example.com".into(),
+        ips: vec!["192.0.2.12".parse().unwrap()],
+        helo: Some("mail.example.com".into()),
+        ..Target::default()
+    };
+    let report = crate::support::run_engine(&srv, target, &["mx", "rdns", "helo"]).await;
+    let ids: Vec<&str> = report.checks.iter().map(|c| c.id).collect();
+    assert_eq!(ids, ["mx", "rdns", "helo"]);
+    let codes = crate::support::codes(&report);
+    assert!(codes.contains(&"rdns.not_forward_confirmed"), "{codes:?}");
+    assert!(codes.contains(&"helo.not_sending_ip"), "{codes:?}");
+    assert_eq!(report.status, mailpreflight_checks::Status::Fail);
+}
+
+#[tokio::test]
+async fn a_crashing_check_is_an_error_and_the_run_completes() {
+    use mailpreflight_checks::{Check, Ctx, Finding, Options, Selection, Status, Target};
+    use std::sync::Arc;
+    struct Boom;
+    #[async_trait::async_trait]
+    impl Check for Boom {
+        fn id(&self) -> &'static str {
+            "boom"
+        }
+        fn title(&self) -> &'static str {
+            "panics"
+        }
+        async fn run(&self, _: &Ctx) -> Vec<Finding> {
+            panic!("deliberate")
+        }
+    }
+    let srv = crate::support::server("scen");
+    let ctx = Arc::new(Ctx {
+        target: Target {
+            domain: "ok.example.com".into(),
+            ..Target::default()
+        },
+        dns: crate::support::client(&srv),
+        options: Options::default(),
+    });
+    let checks: Vec<Arc<dyn Check>> =
+        vec![Arc::new(Boom), Arc::new(mailpreflight_checks::mx::MxCheck)];
+    let report = mailpreflight_checks::run_checks(ctx, checks, &Selection::default()).await;
+    assert_eq!(report.checks[0].status, Status::Error);
+    assert_eq!(
+        report.checks[0].findings[0].code.id(),
+        "engine.check_panicked"
+    );
+    assert_eq!(report.checks[1].status, Status::Pass);
+}
+
+#[tokio::test]
+async fn large_answers_arrive_over_tcp() {
+    let srv = server("core");
+    let dns = client(srv.addr);
+    let big = dns.query("big.dnstest.test", RType::Txt).await;
+    let txt = big.txts();
+    assert_eq!(txt.len(), 1, "{big:?}");
+    assert_eq!(txt[0].len(), 12 * 200);
+}

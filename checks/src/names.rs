@@ -143,7 +143,7 @@ fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
         [0, ..] => "\"this network\" (RFC 791)",
         [192, 0, 0, _] => "IETF protocol assignments (RFC 6890)",
         [198, b, ..] if b == 18 || b == 19 => "benchmarking (RFC 2544)",
-        [a, ..] if a >= 224 && a < 240 => "multicast",
+        [a, ..] if (224..240).contains(&a) => "multicast",
         [a, ..] if a >= 240 => "reserved (RFC 1112)",
         _ => return None,
     })

@@ -135,13 +135,11 @@ impl Zone {
         match result {
             Ok(lookup) => {
                 let recs: Vec<Record> = lookup.iter().filter_map(from_hickory).collect();
-                if recs.is_empty() {
-                    Answer::NoData(Arc::from(Vec::new()))
-                } else if rtype != RType::Cname
-                    && recs.iter().all(|r| matches!(r.data, RData::Cname(_)))
-                {
-                    Answer::Records(recs.into())
-                } else if recs.iter().any(|r| rtype_matches(r, rtype)) {
+                // A bare CNAME chain counts as records: the client follows it.
+                let alias_only = rtype != RType::Cname
+                    && !recs.is_empty()
+                    && recs.iter().all(|r| matches!(r.data, RData::Cname(_)));
+                if alias_only || recs.iter().any(|r| rtype_matches(r, rtype)) {
                     Answer::Records(recs.into())
                 } else {
                     Answer::NoData(recs.into())
@@ -150,7 +148,7 @@ impl Zone {
             Err(e) if e.is_nx_domain() => Answer::NxDomain,
             Err(LookupError::NameExists) => Answer::NoData(Arc::from(Vec::new())),
             Err(e) if e.is_no_records_found() => Answer::NoData(Arc::from(Vec::new())),
-            Err(LookupError::ResponseCode(c)) if c == hickory_proto::op::ResponseCode::Refused => {
+            Err(LookupError::ResponseCode(hickory_proto::op::ResponseCode::Refused)) => {
                 Answer::Failed(Failure::Refused)
             }
             Err(e) => Answer::Failed(Failure::Other(e.to_string())),
@@ -345,7 +343,10 @@ struct Tok {
 
 /// Splits master-file text into logical lines (parentheses joined), each a
 /// list of tokens; a line that starts with white space has an empty owner.
-fn logical_lines(text: &str) -> Result<Vec<(usize, bool, Vec<Tok>)>, (usize, String)> {
+/// A logical line: where it starts, whether its owner is blank, its tokens.
+type Line = (usize, bool, Vec<Tok>);
+
+fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -562,7 +563,7 @@ fn parse_master(
         while idx < rest.len() && idx < 2 {
             let w = word(&rest[idx]);
             if CLASSES.contains(&w.to_ascii_uppercase().as_str()) {
-                if w.to_ascii_uppercase() != "IN" {
+                if !w.eq_ignore_ascii_case("IN") {
                     return Err((
                         rest[idx].line,
                         format!("class {w} is not supported (only IN)"),
@@ -627,9 +628,11 @@ fn absolute(name: &str, origin: Option<&str>) -> Result<String, String> {
         match origin {
             Some("") => name.to_ascii_lowercase(),
             Some(o) => format!("{}.{o}", name.to_ascii_lowercase()),
-            None => return Err(format!(
+            None => {
+                return Err(format!(
                 "relative name {name:?} but no origin is known (add $ORIGIN, or pass ORIGIN=FILE)"
-            )),
+            ))
+            }
         }
     };
     super::check_name(&n).map_err(|why| format!("{name:?}: {why}"))?;
