@@ -5,4 +5,5 @@ mod bulk;
 mod cli;
 mod dkim;
 mod dns;
+mod spf;
 mod support;

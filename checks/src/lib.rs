@@ -14,6 +14,7 @@ pub mod helo;
 pub mod mx;
 pub mod names;
 pub mod rdns;
+pub mod spf;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
