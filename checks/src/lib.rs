@@ -9,10 +9,12 @@
 pub mod bulk;
 pub mod codes;
 pub mod dkim;
+pub mod dmarc;
 pub mod dns;
 pub mod helo;
 pub mod mx;
 pub mod names;
+pub mod orgdomain;
 pub mod rdns;
 pub mod spf;
 #[cfg(feature = "test-support")]
@@ -203,6 +205,7 @@ pub fn registry() -> Vec<Arc<dyn Check>> {
         Arc::new(rdns::RdnsCheck),
         Arc::new(helo::HeloCheck),
         Arc::new(dkim::DkimCheck),
+        Arc::new(dmarc::DmarcCheck),
     ]
 }
 
