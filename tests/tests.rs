@@ -4,6 +4,7 @@
 mod bulk;
 mod cli;
 mod dkim;
+mod dmarc;
 mod dns;
 mod spf;
 mod support;
