@@ -48,7 +48,10 @@ const POLICY_SCENARIOS: &[(&str, &[&str])] = &[
     ),
     ("dmarc-syntax.test", &["dmarc.no_ip", "dmarc.syntax_error"]),
     ("dmarc-dup.test", &["dmarc.duplicate_tag", "dmarc.no_ip"]),
-    ("dmarc-invalid.test", &["dmarc.invalid_value", "dmarc.no_ip"]),
+    (
+        "dmarc-invalid.test",
+        &["dmarc.invalid_value", "dmarc.no_ip"],
+    ),
     ("dmarc-nop.test", &["dmarc.no_ip", "dmarc.no_policy"]),
     ("dmarc-unknown.test", &["dmarc.no_ip", "dmarc.unknown_tag"]),
     (
@@ -80,7 +83,10 @@ const POLICY_SCENARIOS: &[(&str, &[&str])] = &[
         &["dmarc.missing", "dmarc.no_ip", "dmarc.wrong_place"],
     ),
     ("sub.dmarc-parent.test", &["dmarc.no_ip", "dmarc.ok"]),
-    ("sub.dmarc-spnone.test", &["dmarc.no_ip", "dmarc.policy_none"]),
+    (
+        "sub.dmarc-spnone.test",
+        &["dmarc.no_ip", "dmarc.policy_none"],
+    ),
     (
         "sub.dmarc-orgdiff.test",
         &["dmarc.no_ip", "dmarc.ok", "dmarc.org_domain_differs"],
@@ -89,8 +95,14 @@ const POLICY_SCENARIOS: &[(&str, &[&str])] = &[
         "a.b.dmarc-psd.test",
         &["dmarc.no_ip", "dmarc.ok", "dmarc.org_domain_differs"],
     ),
-    ("a.b.c.d.e.f.g.dmarc-long.test", &["dmarc.no_ip", "dmarc.ok"]),
-    ("dmarc-oversized.test", &["dmarc.no_ip", "dmarc.unknown_tag"]),
+    (
+        "a.b.c.d.e.f.g.dmarc-long.test",
+        &["dmarc.no_ip", "dmarc.ok"],
+    ),
+    (
+        "dmarc-oversized.test",
+        &["dmarc.no_ip", "dmarc.unknown_tag"],
+    ),
 ];
 
 #[tokio::test]
@@ -104,7 +116,11 @@ async fn each_policy_scenario_has_exactly_its_codes() {
             wrong.push(format!("{domain}: got {got:?}, want {want:?}"));
         }
         for f in r.findings().filter(|f| f.status != Status::Skip) {
-            assert!(!f.evidence.is_empty(), "{domain}: {} has no evidence", f.code.id());
+            assert!(
+                !f.evidence.is_empty(),
+                "{domain}: {} has no evidence",
+                f.code.id()
+            );
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -116,12 +132,30 @@ async fn the_evidence_says_where_the_policy_was_found_and_why() {
     let r = dmarc(&srv, "sub.dmarc-parent.test").await;
     let ok = finding(&r, "dmarc.ok");
     assert!(ok.message.contains("sp=quarantine"), "{}", ok.message);
-    assert!(ok.message.contains("inherited by sub.dmarc-parent.test"), "{}", ok.message);
+    assert!(
+        ok.message.contains("inherited by sub.dmarc-parent.test"),
+        "{}",
+        ok.message
+    );
     let ev = ok.evidence.join("\n");
-    assert!(ev.contains("; _dmarc.sub.dmarc-parent.test. TXT: no such name (NXDOMAIN)"), "{ev}");
-    assert!(ev.contains("_dmarc.dmarc-parent.test. TXT \"v=DMARC1; p=reject"), "{ev}");
-    assert!(ev.contains("; policy: _dmarc.dmarc-parent.test. (the organizational domain's record"), "{ev}");
-    assert!(ev.contains("; organizational domain: dmarc-parent.test (the DMARC record with the fewest labels"), "{ev}");
+    assert!(
+        ev.contains("; _dmarc.sub.dmarc-parent.test. TXT: no such name (NXDOMAIN)"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("_dmarc.dmarc-parent.test. TXT \"v=DMARC1; p=reject"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("; policy: _dmarc.dmarc-parent.test. (the organizational domain's record"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains(
+            "; organizational domain: dmarc-parent.test (the DMARC record with the fewest labels"
+        ),
+        "{ev}"
+    );
     // _dmarc.test is outside the loaded zones (REFUSED): a public suffix,
     // so noted, not an error.
     assert!(ev.contains("; _dmarc.test. could not be asked"), "{ev}");
@@ -131,7 +165,12 @@ async fn the_evidence_says_where_the_policy_was_found_and_why() {
 
     let r = dmarc(&srv, "a.b.dmarc-psd.test").await;
     let ev = finding(&r, "dmarc.ok").evidence.join("\n");
-    assert!(ev.contains("organizational domain: b.dmarc-psd.test (the domain one label below a psd=y record)"), "{ev}");
+    assert!(
+        ev.contains(
+            "organizational domain: b.dmarc-psd.test (the domain one label below a psd=y record)"
+        ),
+        "{ev}"
+    );
     assert!(ev.contains("public suffix domain's record (psd=y)"), "{ev}");
 
     let r = dmarc(&srv, "sub.dmarc-orgdiff.test").await;
@@ -160,17 +199,26 @@ async fn a_long_name_is_walked_in_at_most_eight_queries() {
 async fn messages_name_the_problem() {
     let srv = server("dmarc");
     let r = dmarc(&srv, "dmarc-unknown.test").await;
-    assert!(finding(&r, "dmarc.unknown_tag").message.contains("did you mean ruf=?"));
+    assert!(finding(&r, "dmarc.unknown_tag")
+        .message
+        .contains("did you mean ruf=?"));
     let r = dmarc(&srv, "dmarc-external.test").await;
     let n: Vec<&Finding> = r
         .findings()
         .filter(|f| f.code.id() == "dmarc.report_not_authorized")
         .collect();
     assert_eq!(n.len(), 2, "rua and ruf each");
-    assert!(n[0].fix.contains("dmarc-external.test._report._dmarc.dmarc-reports.test"));
+    assert!(n[0]
+        .fix
+        .contains("dmarc-external.test._report._dmarc.dmarc-reports.test"));
     let r = dmarc(&srv, "dmarc-doubled.test").await;
     let w = finding(&r, "dmarc.wrong_place");
-    assert!(w.message.contains("_dmarc.dmarc-doubled.test.dmarc-doubled.test."), "{}", w.message);
+    assert!(
+        w.message
+            .contains("_dmarc.dmarc-doubled.test.dmarc-doubled.test."),
+        "{}",
+        w.message
+    );
     assert!(w.message.contains("trailing dot"));
     let r = dmarc(&srv, "dmarc-invalid.test").await;
     let inv: Vec<&str> = r
@@ -183,7 +231,9 @@ async fn messages_name_the_problem() {
     assert!(inv.iter().any(|m| m.contains("adkim=\"strict\"")));
     let r = dmarc(&srv, "dmarc-oversized.test").await;
     assert_eq!(
-        r.findings().filter(|f| f.code.id() == "dmarc.unknown_tag").count(),
+        r.findings()
+            .filter(|f| f.code.id() == "dmarc.unknown_tag")
+            .count(),
         120
     );
 }
@@ -195,7 +245,9 @@ async fn failed_lookups_are_errors_never_no_dmarc() {
     let r = dmarc(&srv, "dmarc-timeout.test").await;
     assert_eq!(codes(&r), ["dmarc.lookup_failed", "dmarc.no_ip"]);
     assert_eq!(r.status, Status::Error);
-    assert!(finding(&r, "dmarc.lookup_failed").message.contains("timed out"));
+    assert!(finding(&r, "dmarc.lookup_failed")
+        .message
+        .contains("timed out"));
 
     srv.misbehave("_dmarc.dmarc-timeout.test", Misbehave::ServFail);
     let r = dmarc(&srv, "dmarc-timeout.test").await;
@@ -205,22 +257,63 @@ async fn failed_lookups_are_errors_never_no_dmarc() {
     srv.misbehave("_dmarc.dmarc-parentfail.test", Misbehave::ServFail);
     let r = dmarc(&srv, "sub.dmarc-parentfail.test").await;
     assert_eq!(codes(&r), ["dmarc.lookup_failed", "dmarc.no_ip"]);
-    assert!(finding(&r, "dmarc.lookup_failed").message.contains("inherit"));
+    assert!(finding(&r, "dmarc.lookup_failed")
+        .message
+        .contains("inherit"));
 
-    srv.misbehave("dmarc-authfail.test._report._dmarc.dmarc-reports.test", Misbehave::ServFail);
+    srv.misbehave(
+        "dmarc-authfail.test._report._dmarc.dmarc-reports.test",
+        Misbehave::ServFail,
+    );
     let r = dmarc(&srv, "dmarc-authfail.test").await;
     assert_eq!(codes(&r), ["dmarc.lookup_failed", "dmarc.no_ip"]);
 }
 
 /// Forecast scenarios: domain, IPs, selectors, MAIL FROM, codes.
-type Forecast = (&'static str, &'static [&'static str], &'static [&'static str], Option<&'static str>, &'static [&'static str]);
+type Forecast = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    Option<&'static str>,
+    &'static [&'static str],
+);
 const FORECASTS: &[Forecast] = &[
-    ("dmarc-both.test", &["192.0.2.10"], &["s1"], None, &["dmarc.aligned", "dmarc.ok"]),
-    ("dmarc-dkimsaves.test", &["198.51.100.7"], &["s1"], None, &["dmarc.aligned_dkim_only", "dmarc.ok"]),
+    (
+        "dmarc-both.test",
+        &["192.0.2.10"],
+        &["s1"],
+        None,
+        &["dmarc.aligned", "dmarc.ok"],
+    ),
+    (
+        "dmarc-dkimsaves.test",
+        &["198.51.100.7"],
+        &["s1"],
+        None,
+        &["dmarc.aligned_dkim_only", "dmarc.ok"],
+    ),
     // Discovery finds s1 too.
-    ("dmarc-dkimsaves.test", &["198.51.100.7"], &[], None, &["dmarc.aligned_dkim_only", "dmarc.ok"]),
-    ("dmarc-neither.test", &["198.51.100.7"], &[], None, &["dmarc.forecast_fail", "dmarc.ok"]),
-    ("dmarc-spfonly.test", &["192.0.2.10"], &[], None, &["dmarc.aligned_spf_only", "dmarc.ok"]),
+    (
+        "dmarc-dkimsaves.test",
+        &["198.51.100.7"],
+        &[],
+        None,
+        &["dmarc.aligned_dkim_only", "dmarc.ok"],
+    ),
+    (
+        "dmarc-neither.test",
+        &["198.51.100.8"],
+        &[],
+        None,
+        &["dmarc.forecast_fail", "dmarc.ok"],
+    ),
+    (
+        "dmarc-spfonly.test",
+        &["192.0.2.10"],
+        &[],
+        None,
+        &["dmarc.aligned_spf_only", "dmarc.ok"],
+    ),
     (
         "dmarc-espbounce.test",
         &["192.0.2.10"],
@@ -242,8 +335,20 @@ const FORECASTS: &[Forecast] = &[
         Some("bounces@bounce.dmarc-strict.test"),
         &["dmarc.forecast_fail", "dmarc.ok"],
     ),
-    ("sub.dmarc-orgkey.test", &["192.0.2.10"], &["s1"], None, &["dmarc.aligned_dkim_only", "dmarc.ok"]),
-    ("sub.dmarc-orgkeystrict.test", &["192.0.2.10"], &["s1"], None, &["dmarc.forecast_fail", "dmarc.ok"]),
+    (
+        "sub.dmarc-orgkey.test",
+        &["192.0.2.10"],
+        &["s1"],
+        None,
+        &["dmarc.aligned_dkim_only", "dmarc.ok"],
+    ),
+    (
+        "sub.dmarc-orgkeystrict.test",
+        &["192.0.2.10"],
+        &["s1"],
+        None,
+        &["dmarc.forecast_fail", "dmarc.ok"],
+    ),
     // One IP covered, one not: one finding each.
     (
         "dmarc-neither.test",
@@ -262,7 +367,9 @@ async fn each_forecast_scenario_has_exactly_its_codes() {
         let r = run_engine(&srv, target(domain, ips, sels, *mf), &["dmarc"]).await;
         let got = codes(&r);
         if got != *want {
-            wrong.push(format!("{domain} {ips:?} {sels:?} {mf:?}: got {got:?}, want {want:?}"));
+            wrong.push(format!(
+                "{domain} {ips:?} {sels:?} {mf:?}: got {got:?}, want {want:?}"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -271,32 +378,90 @@ async fn each_forecast_scenario_has_exactly_its_codes() {
 #[tokio::test]
 async fn a_failing_forecast_names_each_missing_leg_and_its_fix() {
     let srv = server("dmarc");
-    let r = run_engine(&srv, target("dmarc-neither.test", &["198.51.100.7"], &[], None), &["dmarc"]).await;
-    let f = finding(&r, "dmarc.forecast_fail");
-    assert_eq!(f.status, Status::Fail);
-    assert!(f.message.contains("mail from 198.51.100.7 with From: someone@dmarc-neither.test would fail DMARC"), "{}", f.message);
-    assert!(f.message.contains("SPF for MAIL FROM postmaster@dmarc-neither.test is softfail"), "{}", f.message);
-    assert!(f.message.contains("no DKIM key under dmarc-neither.test"), "{}", f.message);
-    assert!(f.fix.contains("add ip4:198.51.100.7 to the SPF record of dmarc-neither.test"), "{}", f.fix);
-    assert!(f.fix.contains("SEL._domainkey.dmarc-neither.test"), "{}", f.fix);
-    assert!(f.evidence.iter().any(|e| e.contains("v=spf1 ip4:192.0.2.10 ~all")), "{:?}", f.evidence);
-
-    // An ESP return path: SPF passes, but for the ESP's domain.
     let r = run_engine(
         &srv,
-        target("dmarc-espbounce.test", &["192.0.2.10"], &[], Some("bounce@esp-bounce.test")),
+        target("dmarc-neither.test", &["198.51.100.8"], &[], None),
         &["dmarc"],
     )
     .await;
     let f = finding(&r, "dmarc.forecast_fail");
-    assert!(f.message.contains("the MAIL FROM domain esp-bounce.test"), "{}", f.message);
-    assert!(!f.message.contains("is fail"), "SPF itself passes: {}", f.message);
-    assert!(f.fix.contains("MAIL FROM (Return-Path) under dmarc-espbounce.test"), "{}", f.fix);
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.message.contains(
+            "mail from 198.51.100.8 with From: someone@dmarc-neither.test would fail DMARC"
+        ),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message
+            .contains("SPF for MAIL FROM postmaster@dmarc-neither.test is softfail"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message.contains("no DKIM key under dmarc-neither.test"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.fix
+            .contains("Add ip4:198.51.100.8 to the SPF record of dmarc-neither.test"),
+        "{}",
+        f.fix
+    );
+    assert!(
+        f.fix.contains("SEL._domainkey.dmarc-neither.test"),
+        "{}",
+        f.fix
+    );
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("v=spf1 ip4:192.0.2.10 ~all")),
+        "{:?}",
+        f.evidence
+    );
+
+    // An ESP return path: SPF passes, but for the ESP's domain.
+    let r = run_engine(
+        &srv,
+        target(
+            "dmarc-espbounce.test",
+            &["192.0.2.10"],
+            &[],
+            Some("bounce@esp-bounce.test"),
+        ),
+        &["dmarc"],
+    )
+    .await;
+    let f = finding(&r, "dmarc.forecast_fail");
+    assert!(
+        f.message.contains("the MAIL FROM domain esp-bounce.test"),
+        "{}",
+        f.message
+    );
+    assert!(
+        !f.message.contains("is fail"),
+        "SPF itself passes: {}",
+        f.message
+    );
+    assert!(
+        f.fix
+            .contains("MAIL FROM (Return-Path) under dmarc-espbounce.test"),
+        "{}",
+        f.fix
+    );
 
     // aspf=s: the subdomain would align under r, and the fix says so.
     let r = run_engine(
         &srv,
-        target("dmarc-strict.test", &["192.0.2.10"], &[], Some("bounces@bounce.dmarc-strict.test")),
+        target(
+            "dmarc-strict.test",
+            &["192.0.2.10"],
+            &[],
+            Some("bounces@bounce.dmarc-strict.test"),
+        ),
         &["dmarc"],
     )
     .await;
@@ -304,35 +469,84 @@ async fn a_failing_forecast_names_each_missing_leg_and_its_fix() {
     assert!(f.message.contains("aspf=s"), "{}", f.message);
     assert!(f.fix.contains("aspf=r"), "{}", f.fix);
 
-    let r = run_engine(&srv, target("sub.dmarc-orgkeystrict.test", &["192.0.2.10"], &["s1"], None), &["dmarc"]).await;
-    assert!(finding(&r, "dmarc.forecast_fail").message.contains("adkim=s"));
+    let r = run_engine(
+        &srv,
+        target(
+            "sub.dmarc-orgkeystrict.test",
+            &["192.0.2.10"],
+            &["s1"],
+            None,
+        ),
+        &["dmarc"],
+    )
+    .await;
+    assert!(finding(&r, "dmarc.forecast_fail")
+        .message
+        .contains("adkim=s"));
 }
 
 #[tokio::test]
 async fn dkim_saves_dmarc_and_says_so() {
     let srv = server("dmarc");
-    let r = run_engine(&srv, target("dmarc-dkimsaves.test", &["198.51.100.7"], &["s1"], None), &["dmarc", "dkim"]).await;
+    let r = run_engine(
+        &srv,
+        target("dmarc-dkimsaves.test", &["198.51.100.7"], &["s1"], None),
+        &["dmarc", "dkim"],
+    )
+    .await;
     let f = finding(&r, "dmarc.aligned_dkim_only");
-    assert!(f.message.contains("through DKIM alone, if signed with selector s1 (d=dmarc-dkimsaves.test)"), "{}", f.message);
-    assert!(f.message.contains("SPF for MAIL FROM postmaster@dmarc-dkimsaves.test is fail for 198.51.100.7"), "{}", f.message);
-    assert!(f.evidence.iter().any(|e| e.starts_with("s1._domainkey.dmarc-dkimsaves.test. TXT \"v=DKIM1")));
+    assert!(
+        f.message
+            .contains("through DKIM alone, if signed with selector s1 (d=dmarc-dkimsaves.test)"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message
+            .contains("SPF for MAIL FROM postmaster@dmarc-dkimsaves.test is fail for 198.51.100.7"),
+        "{}",
+        f.message
+    );
+    assert!(f
+        .evidence
+        .iter()
+        .any(|e| e.starts_with("s1._domainkey.dmarc-dkimsaves.test. TXT \"v=DKIM1")));
     // The dkim check and the forecast asked for the key once between them.
     assert_eq!(srv.count("s1._domainkey.dmarc-dkimsaves.test", "TXT"), 1);
 
-    let r = run_engine(&srv, target("sub.dmarc-orgkey.test", &["192.0.2.10"], &["s1"], None), &["dmarc"]).await;
-    assert!(finding(&r, "dmarc.aligned_dkim_only").message.contains("(d=dmarc-orgkey.test)"));
+    let r = run_engine(
+        &srv,
+        target("sub.dmarc-orgkey.test", &["192.0.2.10"], &["s1"], None),
+        &["dmarc"],
+    )
+    .await;
+    assert!(finding(&r, "dmarc.aligned_dkim_only")
+        .message
+        .contains("(d=dmarc-orgkey.test)"));
 }
 
 #[tokio::test]
 async fn a_forecast_that_cannot_ask_is_an_error() {
     let srv = server("dmarc");
     srv.misbehave("dmarc-spftemp.test", Misbehave::ServFail);
-    let r = run_engine(&srv, target("dmarc-spftemp.test", &["192.0.2.10"], &[], None), &["dmarc"]).await;
+    let r = run_engine(
+        &srv,
+        target("dmarc-spftemp.test", &["192.0.2.10"], &[], None),
+        &["dmarc"],
+    )
+    .await;
     assert_eq!(codes(&r), ["dmarc.forecast_unknown", "dmarc.ok"]);
-    assert!(finding(&r, "dmarc.forecast_unknown").message.contains("temperror"));
+    assert!(finding(&r, "dmarc.forecast_unknown")
+        .message
+        .contains("temperror"));
 
     // DKIM lookups failing with SPF not passing: unknown, not fail.
     srv.misbehave_under("_domainkey.dmarc-neither.test", Misbehave::ServFail);
-    let r = run_engine(&srv, target("dmarc-neither.test", &["198.51.100.7"], &["s1"], None), &["dmarc"]).await;
+    let r = run_engine(
+        &srv,
+        target("dmarc-neither.test", &["198.51.100.8"], &["s1"], None),
+        &["dmarc"],
+    )
+    .await;
     assert_eq!(codes(&r), ["dmarc.forecast_unknown", "dmarc.ok"]);
 }

@@ -313,7 +313,10 @@ impl Walk {
 }
 
 pub fn label_count(domain: &str) -> usize {
-    normalize(domain).split('.').filter(|l| !l.is_empty()).count()
+    normalize(domain)
+        .split('.')
+        .filter(|l| !l.is_empty())
+        .count()
 }
 
 /// The last `n` labels of `domain`.
@@ -340,7 +343,12 @@ mod tests {
     fn walk_names_follow_rfc_9989() {
         assert_eq!(
             walk_domains("a.mail.example.com"),
-            ["a.mail.example.com", "mail.example.com", "example.com", "com"]
+            [
+                "a.mail.example.com",
+                "mail.example.com",
+                "example.com",
+                "com"
+            ]
         );
         // RFC 9989 §4.10's own example: eight queries.
         assert_eq!(

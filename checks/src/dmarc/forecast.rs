@@ -113,7 +113,12 @@ pub async fn findings(
     }
     let dkim_unknown = dkim_legs.is_empty() && scans.iter().any(|s| !s.failed().is_empty());
     let dkim_why = if dkim_legs.is_empty() {
-        Some(dkim_missing(&pr.scan, scans.get(1).copied(), strict_dkim, &org))
+        Some(dkim_missing(
+            &pr.scan,
+            scans.get(1).copied(),
+            strict_dkim,
+            &org,
+        ))
     } else {
         None
     };
@@ -166,10 +171,7 @@ pub async fn findings(
                 ));
                 evidence.extend(l.evidence.iter().cloned());
             }
-            None => evidence.push(format!(
-                "; DKIM: {}",
-                dkim_why.clone().unwrap_or_default()
-            )),
+            None => evidence.push(format!("; DKIM: {}", dkim_why.clone().unwrap_or_default())),
         }
         let from = format!("mail from {ip} with From: someone@{domain}");
         let signed = dkim_legs
@@ -177,7 +179,16 @@ pub async fn findings(
             .map(|l| format!("{} (d={})", l.selector, l.domain))
             .collect::<Vec<_>>()
             .join(", ");
-        let spf_words = spf_leg_words(ev, &pr.mail_from, mf_domain, domain, spf_aligned, strict_spf, &mf_org, &org);
+        let spf_words = spf_leg_words(
+            ev,
+            &pr.mail_from,
+            mf_domain,
+            domain,
+            spf_aligned,
+            strict_spf,
+            &mf_org,
+            &org,
+        );
         let f = if spf_ok && dkim_ok {
             Finding::new(
                 Code::DmarcAligned,
@@ -204,7 +215,11 @@ pub async fn findings(
         } else if ev.result == SpfResult::TempError || dkim_unknown {
             let mut unknown = Vec::new();
             if ev.result == SpfResult::TempError {
-                unknown.push(format!("SPF for MAIL FROM {} is temperror ({})", pr.mail_from, ev.reason.clone().unwrap_or_default()));
+                unknown.push(format!(
+                    "SPF for MAIL FROM {} is temperror ({})",
+                    pr.mail_from,
+                    ev.reason.clone().unwrap_or_default()
+                ));
             }
             if dkim_unknown {
                 unknown.push("DKIM key lookups failed".to_string());
@@ -226,7 +241,17 @@ pub async fn findings(
             )
             .fix(format!(
                 "Either is enough: (1) {} (2) {}",
-                spf_fix(ip, ev, &pr.mail_from, mf_domain, domain, spf_pass, strict_spf, &mf_org, &org),
+                spf_fix(
+                    ip,
+                    ev,
+                    &pr.mail_from,
+                    mf_domain,
+                    domain,
+                    spf_pass,
+                    strict_spf,
+                    &mf_org,
+                    &org
+                ),
                 dkim_fix(domain, &pr.scan)
             ))
         };
@@ -331,7 +356,12 @@ fn spf_fix(
         };
         v.push(how);
     }
-    format!("{}.", v.join("; "))
+    let text = v.join("; ");
+    let mut c = text.chars();
+    match c.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), c.as_str()),
+        None => String::new(),
+    }
 }
 
 fn dkim_fix(domain: &str, scan: &Scan) -> String {
@@ -371,11 +401,18 @@ fn dkim_missing(scan: &Scan, org_scan: Option<&Scan>, strict: bool, org: &str) -
         )
     } else {
         let names: Vec<String> = scan.lookups.iter().map(|l| l.selector.clone()).collect();
-        format!("selector {} has no DKIM key under {}", names.join(", "), scan.domain)
+        format!(
+            "selector {} has no DKIM key under {}",
+            names.join(", "),
+            scan.domain
+        )
     };
     if let Some(o) = org_scan {
         if o.usable().is_empty() {
-            s.push_str(&format!(", nor under the organizational domain {}", o.domain));
+            s.push_str(&format!(
+                ", nor under the organizational domain {}",
+                o.domain
+            ));
         }
     } else if strict && org != scan.domain {
         s.push_str(&format!(

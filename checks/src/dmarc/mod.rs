@@ -164,8 +164,11 @@ async fn policy_findings(
         for t in l.answer.txts().iter().filter(|t| !is_dmarc_record(t)) {
             if let Some((code, why)) = broken_record(t) {
                 out.push(
-                    Finding::new(code, format!("the TXT record at {name} {why}; receivers ignore it"))
-                        .evidence(l.evidence()),
+                    Finding::new(
+                        code,
+                        format!("the TXT record at {name} {why}; receivers ignore it"),
+                    )
+                    .evidence(l.evidence()),
                 );
             }
         }
@@ -260,7 +263,7 @@ async fn policy_findings(
         ("p", p.p)
     };
     let source = if d.at_start {
-        format!("{name}")
+        name.clone()
     } else {
         format!("{name}, inherited by {domain} as a subdomain")
     };

@@ -106,7 +106,10 @@ pub fn parse(text: &str) -> Parsed {
     for m in &tags.malformed {
         issues.push(issue(
             Code::DmarcSyntaxError,
-            format!("has a malformed tag {:?}: {}; receivers ignore it", m.text, m.why),
+            format!(
+                "has a malformed tag {:?}: {}; receivers ignore it",
+                m.text, m.why
+            ),
         ));
     }
     for d in tags.duplicates(true) {
@@ -126,7 +129,10 @@ pub fn parse(text: &str) -> Parsed {
         let invalid = |what: &str| {
             issue(
                 Code::DmarcInvalidValue,
-                format!("has {}={v:?}, which is not valid ({what}); receivers ignore it", t.name),
+                format!(
+                    "has {}={v:?}, which is not valid ({what}); receivers ignore it",
+                    t.name
+                ),
             )
         };
         match name.as_str() {
@@ -205,7 +211,10 @@ pub fn parse(text: &str) -> Parsed {
             }
             "rf" => {
                 issues.push(removed(&t.name, v));
-                if colon_list(v).iter().any(|f| !f.eq_ignore_ascii_case("afrf")) {
+                if colon_list(v)
+                    .iter()
+                    .any(|f| !f.eq_ignore_ascii_case("afrf"))
+                {
                     issues.push(invalid("afrf"));
                 }
             }
@@ -224,7 +233,10 @@ pub fn parse(text: &str) -> Parsed {
                     .unwrap_or_default();
                 issues.push(issue(
                     Code::DmarcUnknownTag,
-                    format!("has an unknown tag {}={v:?}{hint}; receivers ignore it", t.name),
+                    format!(
+                        "has an unknown tag {}={v:?}{hint}; receivers ignore it",
+                        t.name
+                    ),
                 ));
             }
         }
@@ -311,7 +323,11 @@ fn close(a: &str, b: &str) -> bool {
                 && a[diff[0]] == b[diff[1]]
                 && a[diff[1]] == b[diff[0]]);
     }
-    let (long, short) = if a.len() > b.len() { (&a, &b) } else { (&b, &a) };
+    let (long, short) = if a.len() > b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
     if long.len() != short.len() + 1 {
         return false;
     }
@@ -349,30 +365,56 @@ mod tests {
 
     #[test]
     fn every_kind_of_problem() {
-        assert_eq!(codes("v=DMARC1; p=block"), ["dmarc.invalid_value", "dmarc.no_policy"][..1]);
-        assert_eq!(codes("v=DMARC1; rua=mailto:a@b.example"), ["dmarc.no_policy"]);
+        assert_eq!(
+            codes("v=DMARC1; p=block"),
+            ["dmarc.invalid_value", "dmarc.no_policy"][..1]
+        );
+        assert_eq!(
+            codes("v=DMARC1; rua=mailto:a@b.example"),
+            ["dmarc.no_policy"]
+        );
         assert_eq!(codes("v=DMARC1; p=none; sp=maybe"), ["dmarc.invalid_value"]);
         assert_eq!(codes("v=DMARC1; p=none; np=x"), ["dmarc.invalid_value"]);
-        assert_eq!(codes("v=DMARC1; p=none; adkim=relaxed"), ["dmarc.invalid_value"]);
+        assert_eq!(
+            codes("v=DMARC1; p=none; adkim=relaxed"),
+            ["dmarc.invalid_value"]
+        );
         assert_eq!(codes("v=DMARC1; p=none; aspf=x"), ["dmarc.invalid_value"]);
         assert_eq!(codes("v=DMARC1; p=none; fo=2"), ["dmarc.invalid_value"]);
-        assert_eq!(codes("v=DMARC1; p=none; psd=maybe"), ["dmarc.invalid_value"]);
+        assert_eq!(
+            codes("v=DMARC1; p=none; psd=maybe"),
+            ["dmarc.invalid_value"]
+        );
         assert_eq!(codes("v=DMARC1; p=none; t=yes"), ["dmarc.invalid_value"]);
-        assert_eq!(codes("v=DMARC1; p=none; rua=dmarc@example.com"), ["dmarc.invalid_value"]);
-        assert_eq!(codes("v=DMARC1; p=none; ruf=mailto:nobody"), ["dmarc.invalid_value"]);
+        assert_eq!(
+            codes("v=DMARC1; p=none; rua=dmarc@example.com"),
+            ["dmarc.invalid_value"]
+        );
+        assert_eq!(
+            codes("v=DMARC1; p=none; ruf=mailto:nobody"),
+            ["dmarc.invalid_value"]
+        );
         assert_eq!(codes("v=DMARC1; p=none; pct=50"), ["dmarc.removed_tag"]);
         assert_eq!(
             codes("v=DMARC1; p=none; pct=150"),
             ["dmarc.invalid_value", "dmarc.removed_tag"]
         );
-        assert_eq!(codes("v=DMARC1; p=none; ri=86400; rf=afrf"), ["dmarc.removed_tag"; 2]);
+        assert_eq!(
+            codes("v=DMARC1; p=none; ri=86400; rf=afrf"),
+            ["dmarc.removed_tag"; 2]
+        );
         assert_eq!(
             codes("v=DMARC1; p=none; rf=xml"),
             ["dmarc.invalid_value", "dmarc.removed_tag"]
         );
         assert_eq!(codes("v=DMARC1; p=none; p=reject"), ["dmarc.duplicate_tag"]);
-        assert_eq!(codes("v=DMARC1; p=none; rau=mailto:a@b.example"), ["dmarc.unknown_tag"]);
-        assert!(parse("v=DMARC1; p=none; rau=x").issues[0].detail.contains("did you mean rua="));
+        assert_eq!(
+            codes("v=DMARC1; p=none; rau=mailto:a@b.example"),
+            ["dmarc.unknown_tag"]
+        );
+        assert!(parse("v=DMARC1; p=none; rau=x").issues[0]
+            .detail
+            .contains("did you mean rua="));
         assert_eq!(codes("v=DMARC1; p=none; junk"), ["dmarc.syntax_error"]);
         assert_eq!(parse("v=DMARC1; p=none; pct=50").policy.pct, Some(50));
         assert!(parse("v=DMARC1; p=none; t=y").policy.testing);
