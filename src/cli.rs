@@ -29,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Check a sending domain and the host that sends its mail.
     Check(Box<CheckArgs>),
+    /// On the sending host: can it deliver to RECIPIENT_DOMAIN? Its resolvers, the recipient's MX.
+    Path(PathArgs),
     /// List the finding codes (a Markdown table), or explain one: `codes rdns.no_ptr`.
     Codes {
         /// A finding code, e.g. rdns.no_ptr.
@@ -308,5 +310,41 @@ impl CheckArgs {
                 .map(|s| parse_selector(s))
                 .collect::<Result<_>>()?,
         })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct PathArgs {
+    /// The recipient domain (an address is accepted; its domain is taken).
+    pub recipient: String,
+    /// The name this host sends in EHLO.
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+    /// The resolver configuration to test when no --resolver is given.
+    #[arg(
+        long = "resolv-conf",
+        value_name = "FILE",
+        default_value = "/etc/resolv.conf"
+    )]
+    pub resolv_conf: PathBuf,
+    #[command(flatten)]
+    pub dns: DnsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl PathArgs {
+    /// The recipient domain, from a domain or an address.
+    pub fn domain(&self) -> Result<String> {
+        let r = self.recipient.trim();
+        let d = mailpreflight_checks::names::address_domain(r).unwrap_or(r);
+        let d = d.trim_start_matches('[').trim_end_matches(']');
+        if d.parse::<IpAddr>().is_ok() {
+            bail!(
+                "{:?} is an IP address: give the recipient's domain (e.g. example.net)",
+                self.recipient
+            );
+        }
+        to_domain(d).map_err(|e| anyhow::anyhow!("recipient {e}"))
     }
 }

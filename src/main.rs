@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Check(args) => check(*args).await,
             Command::Codes { code } => codes(code.as_deref()),
+            Command::Path(args) => path(args).await,
         }
     });
     match result {
@@ -165,4 +166,71 @@ pub fn codes_table() -> String {
         ));
     }
     s
+}
+
+/// `path`: the sending host's own path to a recipient domain.
+async fn path(args: cli::PathArgs) -> Result<ExitCode> {
+    use mailpreflight_checks::path::{read_resolv_conf, resolver_health, Nameserver};
+    use mailpreflight_checks::{worst, CheckReport, Target};
+    let domain = args.domain()?;
+    if args.dns.offline {
+        anyhow::bail!("path tests this host's network: it cannot run --offline");
+    }
+    let mut config = args.dns.config()?;
+    let servers: Vec<Nameserver> = if config.resolvers.is_empty() {
+        read_resolv_conf(&args.resolv_conf)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.resolv_conf.display()))?
+    } else {
+        config
+            .resolvers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Nameserver {
+                addr: *a,
+                source: format!("--resolver #{}", i + 1),
+            })
+            .collect()
+    };
+    let start = std::time::Instant::now();
+    let (resolver_findings, verdicts) = resolver_health(&servers, &domain, config.timeout).await;
+    let resolvers = CheckReport::new("resolvers", resolver_findings, start.elapsed());
+    let mut checks = vec![resolvers];
+    // The recipient's MX, through the first resolver that works, as the
+    // host's mail server would ask it.
+    if let Some(first) = verdicts.iter().find(|v| v.working) {
+        config.resolvers = vec![first.server.addr];
+        let dns = Dns::new(&config)?;
+        let start = std::time::Instant::now();
+        let through = format!(
+            "; asked through resolver {} (from {})",
+            first.server.addr, first.server.source
+        );
+        let findings = mailpreflight_checks::mx::check(&dns, &domain)
+            .await
+            .into_iter()
+            .map(|mut f| {
+                f.evidence.insert(0, through.clone());
+                f
+            })
+            .collect();
+        checks.push(CheckReport::new("mx", findings, start.elapsed()));
+    }
+    let mut report = Report {
+        domain: domain.clone(),
+        status: worst(checks.iter().map(|c| c.status)),
+        target: Target {
+            domain,
+            helo: args.helo.clone(),
+            ..Target::default()
+        },
+        checks,
+    };
+    render::sanitize(&mut report);
+    let text = match args.output.format {
+        Format::Table => render::table::render(&report, use_color(args.output.color)),
+        Format::Json => render::json::render(&report),
+        Format::Jsonl => render::json::render_line(&report),
+    };
+    emit(&text)?;
+    Ok(exit_code(std::slice::from_ref(&report), Status::Fail))
 }

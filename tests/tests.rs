@@ -6,5 +6,6 @@ mod cli;
 mod dkim;
 mod dmarc;
 mod dns;
+mod path;
 mod spf;
 mod support;

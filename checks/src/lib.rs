@@ -15,6 +15,7 @@ pub mod helo;
 pub mod mx;
 pub mod names;
 pub mod orgdomain;
+pub mod path;
 pub mod rdns;
 pub mod spf;
 #[cfg(feature = "test-support")]
@@ -223,7 +224,8 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    fn new(id: &'static str, mut findings: Vec<Finding>, elapsed: Duration) -> Self {
+    /// A report from findings, sorted worst first, with its status.
+    pub fn new(id: &'static str, mut findings: Vec<Finding>, elapsed: Duration) -> Self {
         // Deterministic output: worst first, then by code, then by message.
         findings.sort_by(|a, b| {
             b.status

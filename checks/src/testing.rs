@@ -64,7 +64,7 @@ impl RequestHandler for Handler {
             let rule = st.rules.get(&name).copied().or_else(|| {
                 st.subtree_rules
                     .iter()
-                    .find(|(k, _)| name == **k || name.ends_with(&format!(".{k}")))
+                    .find(|(k, _)| k.is_empty() || name == **k || name.ends_with(&format!(".{k}")))
                     .map(|(_, v)| *v)
             });
             (rule, st.latency)
@@ -205,7 +205,7 @@ impl TestDns {
         self.with_state(|s| s.rules.insert(normalize(name), how));
     }
 
-    /// Every query at or under `name` misbehaves.
+    /// Every query at or under `name` misbehaves (`""`: every query).
     pub fn misbehave_under(&self, name: &str, how: Misbehave) {
         self.with_state(|s| s.subtree_rules.insert(normalize(name), how));
     }
