@@ -198,7 +198,90 @@ codes! {
         "RFC 2308";
 
     // --- spf --------------------------------------------------------------------
-    // (codes of the spf check go here)
+    SpfOk = "spf.ok", Pass,
+        "The domain has one valid SPF record that authorises the sending IPs",
+        "Nothing to do.",
+        "RFC 7208";
+    SpfNoRecord = "spf.no_record", Fail,
+        "The domain publishes no SPF record",
+        "Publish one TXT record at the domain listing every host that sends its mail, e.g. `DOMAIN. TXT \"v=spf1 ip4:192.0.2.10 include:_spf.provider.example -all\"`.",
+        "RFC 7208 §3, §4.5; Gmail and Yahoo sender rules";
+    SpfMultipleRecords = "spf.multiple_records", Fail,
+        "More than one SPF record: every receiver gets permerror",
+        "Merge them into one `v=spf1` TXT record (all the mechanisms, one `all` at the end) and delete the others.",
+        "RFC 7208 §3.2, §4.5";
+    SpfSyntaxError = "spf.syntax_error", Fail,
+        "The SPF record has a syntax error: every receiver gets permerror",
+        "Correct or remove the term the message points at; one bad term invalidates the whole record.",
+        "RFC 7208 §4.6, §7.1, §12";
+    SpfTooManyLookups = "spf.too_many_lookups", Fail,
+        "More than 10 DNS-querying terms over the include tree: permerror",
+        "Bring the whole tree to at most 10 include/a/mx/ptr/exists/redirect terms: replace a/mx terms with ip4:/ip6: ranges, drop includes of services you no longer use, or use a provider's flattened record.",
+        "RFC 7208 §4.6.4";
+    SpfLookupsNearLimit = "spf.lookups_near_limit", Warn,
+        "8 to 10 of the 10 allowed DNS-querying terms are used",
+        "Leave headroom: when a provider adds one include to its record, yours breaks. Replace a/mx terms with ip4:/ip6: ranges where the addresses are yours.",
+        "RFC 7208 §4.6.4";
+    SpfTooManyVoidLookups = "spf.too_many_void_lookups", Fail,
+        "More than 2 terms name domains with no records: permerror",
+        "Remove the a/mx/include terms that name domains without addresses or MX records (often left over from old providers).",
+        "RFC 7208 §4.6.4";
+    SpfIncludeNoSpf = "spf.include_no_spf", Fail,
+        "An include or redirect names a domain that has no SPF record: permerror",
+        "Correct the domain name (providers document theirs) or remove the term.",
+        "RFC 7208 §5.2, §6.1";
+    SpfIncludeLoop = "spf.include_loop", Fail,
+        "The include/redirect chain loops back on itself: permerror",
+        "Remove the include or redirect that points back at a record already in the chain.",
+        "RFC 7208 §4.6.4, §5.2";
+    SpfMxTooMany = "spf.mx_too_many", Fail,
+        "An mx term names a domain with more than 10 MX hosts: permerror",
+        "Replace the mx term with ip4:/ip6: ranges of the hosts that actually send.",
+        "RFC 7208 §4.6.4";
+    SpfPlusAll = "spf.plus_all", Fail,
+        "`+all`: anyone on the internet may send as the domain",
+        "End the record with `-all` (or `~all` while you are testing) after the terms that list your senders.",
+        "RFC 7208 §5.1";
+    SpfNeutralAll = "spf.neutral_all", Warn,
+        "`?all`: the record says nothing about senders it does not list",
+        "End the record with `-all` (or `~all`) once every sender is listed; neutral gives receivers and DMARC nothing.",
+        "RFC 7208 §5.1, §8.2";
+    SpfNoAll = "spf.no_all", Warn,
+        "No `all` and no `redirect=`: unlisted senders get neutral",
+        "End the record with `-all` (or `~all`).",
+        "RFC 7208 §4.7, §5.1";
+    SpfRedirectIgnored = "spf.redirect_ignored", Warn,
+        "`redirect=` is never used because the record also has `all`",
+        "Keep one: `redirect=` applies only when no mechanism matches, and `all` always matches.",
+        "RFC 7208 §6.1";
+    SpfPtrUsed = "spf.ptr_used", Warn,
+        "The deprecated `ptr` mechanism is used",
+        "Replace `ptr` with ip4:/ip6: ranges or a:/mx terms; it is slow, unreliable, and some receivers skip it.",
+        "RFC 7208 §5.5";
+    SpfPtrOverLimit = "spf.ptr_over_limit", Warn,
+        "A sending IP has more than 10 PTR names; ptr ignores the rest",
+        "Keep one PTR per address, or stop relying on the ptr mechanism.",
+        "RFC 7208 §4.6.4, §5.5";
+    SpfType99Only = "spf.type99_only", Fail,
+        "The SPF record is published only in the obsolete SPF (type 99) RR",
+        "Publish the same text as a TXT record; receivers look only at TXT.",
+        "RFC 7208 §3.1, §14.1";
+    SpfNeedsTcp = "spf.needs_tcp", Warn,
+        "The TXT answer holding the SPF record is over 512 bytes",
+        "Shorten the record, or move other TXT records (site verification tokens) to sub-domains; answers over 512 bytes need EDNS or TCP, and some receivers then get temperror.",
+        "RFC 7208 §3.4";
+    SpfIpNotPermitted = "spf.ip_not_permitted", Fail,
+        "SPF does not pass for a sending IP",
+        "Authorise the IP: add `ip4:`/`ip6:` for it, or the `include:` of the service that sends from it, before the `all` term.",
+        "RFC 7208 §2.6, §4; RFC 7489 (DMARC needs an SPF pass)";
+    SpfNoIp = "spf.no_ip", Skip,
+        "No sending IP given: check_host() was not run",
+        "Pass the sending host's public address with --ip to see whether SPF authorises it.",
+        "";
+    SpfLookupFailed = "spf.lookup_failed", Error,
+        "The SPF record, or one it needs, could not be looked up (temperror)",
+        "Check that the name servers of the domain named in the message answer (SERVFAIL and timeouts are not 'no record'), then run again.",
+        "RFC 7208 §2.6.6, §4.4";
 
     // --- dkim -------------------------------------------------------------------
     DkimOk = "dkim.ok", Pass,

@@ -205,6 +205,7 @@ pub fn registry() -> Vec<Arc<dyn Check>> {
         Arc::new(mx::MxCheck),
         Arc::new(rdns::RdnsCheck),
         Arc::new(helo::HeloCheck),
+        Arc::new(spf::SpfCheck),
         Arc::new(dkim::DkimCheck),
         Arc::new(dmarc::DmarcCheck),
     ]

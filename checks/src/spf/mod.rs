@@ -7,6 +7,7 @@
 //! lookups in parallel, into the shared DNS cache; `check_host()` then runs
 //! over cached answers, so an evaluation costs about (depth + 1) round trips.
 
+mod check;
 mod eval;
 mod macros;
 mod parse;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use check::{check as check_domain, SpfCheck};
 pub use eval::{canonical, valid_domain, MAX_LOOKUPS, MAX_NAMES, MAX_VOID_LOOKUPS};
 pub use macros::{expand, expand_domain, MacroEnv};
 pub use parse::{
