@@ -192,7 +192,7 @@ pub async fn findings(
         let f = if spf_ok && dkim_ok {
             Finding::new(
                 Code::DmarcAligned,
-                format!("{from} would pass DMARC through SPF (MAIL FROM {}, aligned) and DKIM (selector {signed})", pr.mail_from),
+                format!("{from} would pass DMARC through SPF (MAIL FROM {}, aligned) and DKIM with selector {signed}", pr.mail_from),
             )
         } else if dkim_ok {
             Finding::new(
