@@ -221,3 +221,21 @@ async fn discovery_that_cannot_ask_is_an_error_not_absence() {
     assert_eq!(codes(&r), ["dkim.lookup_failed"]);
     assert_eq!(r.status, Status::Error);
 }
+
+/// Codes the tests above assert outside the scenario table.
+const ASSERTED_ELSEWHERE: &[&str] = &["dkim.lookup_failed", "dkim.discovered", "dkim.none_found"];
+
+#[test]
+fn every_dkim_code_has_a_scenario() {
+    let covered: Vec<&str> = RECORD_SCENARIOS
+        .iter()
+        .flat_map(|(_, c)| c.iter().copied())
+        .chain(ASSERTED_ELSEWHERE.iter().copied())
+        .collect();
+    for c in mailpreflight_checks::Code::ALL
+        .iter()
+        .filter(|c| c.check() == "dkim")
+    {
+        assert!(covered.contains(&c.id()), "{} has no scenario test", c.id());
+    }
+}

@@ -156,9 +156,21 @@ async fn the_evidence_says_where_the_policy_was_found_and_why() {
         ),
         "{ev}"
     );
-    // _dmarc.test is outside the loaded zones (REFUSED): a public suffix,
-    // so noted, not an error.
-    assert!(ev.contains("; _dmarc.test. could not be asked"), "{ev}");
+    assert!(
+        ev.contains("; _dmarc.test. TXT: no such name (NXDOMAIN)"),
+        "{ev}"
+    );
+
+    // A public suffix that cannot be asked only hides a PSD policy: noted,
+    // not an error.
+    srv.misbehave("_dmarc.test", Misbehave::ServFail);
+    let r = dmarc(&srv, "sub.dmarc-parent.test").await;
+    assert_eq!(codes(&r), ["dmarc.no_ip", "dmarc.ok"]);
+    let ev = finding(&r, "dmarc.ok").evidence.join("\n");
+    assert!(
+        ev.contains("; _dmarc.test. could not be asked (SERVFAIL); it is a public suffix"),
+        "{ev}"
+    );
 
     let r = dmarc(&srv, "sub.dmarc-spnone.test").await;
     assert!(finding(&r, "dmarc.policy_none").message.contains("sp=none"));
@@ -549,4 +561,44 @@ async fn a_forecast_that_cannot_ask_is_an_error() {
     )
     .await;
     assert_eq!(codes(&r), ["dmarc.forecast_unknown", "dmarc.ok"]);
+}
+
+/// Codes the tests above assert outside the scenario tables.
+const ASSERTED_ELSEWHERE: &[&str] = &["dmarc.lookup_failed", "dmarc.forecast_unknown"];
+
+#[test]
+fn every_dmarc_code_has_a_scenario() {
+    let covered: Vec<&str> = POLICY_SCENARIOS
+        .iter()
+        .flat_map(|(_, c)| c.iter().copied())
+        .chain(FORECASTS.iter().flat_map(|f| f.4.iter().copied()))
+        .chain(ASSERTED_ELSEWHERE.iter().copied())
+        .collect();
+    for c in mailpreflight_checks::Code::ALL
+        .iter()
+        .filter(|c| c.check() == "dmarc")
+    {
+        assert!(covered.contains(&c.id()), "{} has no scenario test", c.id());
+    }
+}
+
+#[tokio::test]
+async fn lookups_go_out_together() {
+    // Every lookup that does not depend on another goes out at once: the
+    // walk, the misplaced-record probes, the DKIM keys, SPF; then, once the
+    // organizational domain is known, the keys there. Two round trips (about
+    // 0.4 s here); one by one, the 110 lookups would take 16 s.
+    let srv = server("dmarc");
+    srv.set_latency(std::time::Duration::from_millis(150));
+    let t = target("sub.dmarc-orgkey.test", &["192.0.2.10"], &[], None);
+    let start = std::time::Instant::now();
+    let r = run_engine(&srv, t, &["dkim", "dmarc"]).await;
+    let took = start.elapsed();
+    assert!(
+        codes(&r).contains(&"dmarc.aligned_dkim_only"),
+        "{:?}",
+        codes(&r)
+    );
+    assert!(srv.total() > 100, "{}", srv.total());
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
 }
