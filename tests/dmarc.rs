@@ -242,12 +242,12 @@ async fn messages_name_the_problem() {
     assert!(inv.iter().any(|m| m.contains("p=\"block\"")));
     assert!(inv.iter().any(|m| m.contains("adkim=\"strict\"")));
     let r = dmarc(&srv, "dmarc-oversized.test").await;
-    assert_eq!(
-        r.findings()
-            .filter(|f| f.code.id() == "dmarc.unknown_tag")
-            .count(),
-        120
-    );
+    let junk: Vec<&Finding> = r
+        .findings()
+        .filter(|f| f.code.id() == "dmarc.unknown_tag")
+        .collect();
+    assert_eq!(junk.len(), 11, "ten named, one counting the other 110");
+    assert!(junk.iter().any(|f| f.message.contains("110 more problems")));
 }
 
 #[tokio::test]

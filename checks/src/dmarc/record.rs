@@ -247,7 +247,35 @@ pub fn parse(text: &str) -> Parsed {
             "has no p= tag: RFC 7489 receivers ignore such a record unless it has a valid rua=, RFC 9989 ones read it as p=none",
         ));
     }
-    Parsed { policy, issues }
+    Parsed {
+        policy,
+        issues: cap(issues),
+    }
+}
+
+/// Most findings of one kind a record gets; a hostile record with thousands
+/// of junk tags gets these and one line counting the rest.
+const MAX_PER_CODE: usize = 10;
+
+fn cap(issues: Vec<Issue>) -> Vec<Issue> {
+    let mut out: Vec<Issue> = Vec::new();
+    let mut dropped: Vec<(Code, usize)> = Vec::new();
+    for i in issues {
+        if out.iter().filter(|o| o.code == i.code).count() < MAX_PER_CODE {
+            out.push(i);
+        } else if let Some(d) = dropped.iter_mut().find(|(c, _)| *c == i.code) {
+            d.1 += 1;
+        } else {
+            dropped.push((i.code, 1));
+        }
+    }
+    for (code, n) in dropped {
+        out.push(issue(
+            code,
+            format!("has {n} more problems like the ones above (not listed one by one)"),
+        ));
+    }
+    out
 }
 
 fn removed(name: &str, v: &str) -> Issue {
