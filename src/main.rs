@@ -5,6 +5,7 @@
 mod bulk;
 mod cli;
 mod render;
+mod spf_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
             Command::Check(args) => check(*args).await,
             Command::Codes { code } => codes(code.as_deref()),
             Command::Path(args) => path(args).await,
+            Command::Spf(args) => spf_cmd::run(*args).await,
         }
     });
     match result {
@@ -71,7 +73,7 @@ pub(crate) fn use_color(when: ColorWhen) -> bool {
 }
 
 /// Writes to stdout; a broken pipe comes back as an io::Error for `main`.
-fn emit(text: &str) -> Result<()> {
+pub(crate) fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;

@@ -510,7 +510,7 @@ async fn a_failing_ip_gets_the_trace_and_a_fix_naming_it() {
     assert!(
         f.evidence
             .iter()
-            .any(|l| l.contains("~all: always → match → softfail")),
+            .any(|l| l.contains("~all: any IP → match → softfail")),
         "{:?}",
         f.evidence
     );
@@ -730,6 +730,25 @@ async fn the_tree_costs_its_depth_in_round_trips_not_its_terms() {
         fast.prefetch_rounds
     );
     assert!(slow_time >= rtt * 14, "{slow_time:?}");
+
+    // The whole check: the tree (4 levels), the a/mx targets of every
+    // record (1), their MX hosts (1), then check_host() for two IPs over
+    // the warm cache (0): six rounds.
+    let start = Instant::now();
+    let report = run_engine(
+        &srv,
+        Target {
+            domain: "speed.test".into(),
+            ips: vec![ip, "198.51.100.4".parse().unwrap()],
+            ..Target::default()
+        },
+        &["spf"],
+    )
+    .await;
+    let check_time = start.elapsed();
+    assert_eq!(codes(&report), vec!["spf.lookups_near_limit", "spf.ok"]);
+    eprintln!("the spf check over the same tree, two IPs: {check_time:?}");
+    assert!(check_time < rtt * 8, "{check_time:?}");
     assert!(
         fast_time < rtt * 10,
         "{fast_time:?} for 6 rounds of {rtt:?} (term by term took {slow_time:?})"
@@ -922,7 +941,7 @@ mod props {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
         #[test]
         fn the_parser_never_panics(s in any::<String>()) {
@@ -954,4 +973,192 @@ mod props {
             }
         }
     }
+}
+
+// --- `mailpreflight spf`, the built binary -----------------------------------
+
+fn spf_cmd(srv: &TestDns, args: &[&str]) -> (i32, String, String) {
+    let addr = srv.addr.to_string();
+    let out = crate::cli::bin()
+        .arg("spf")
+        .args(args)
+        .args(["--resolver", &addr, "--timeout", "0.5"])
+        .output()
+        .expect("run");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn spf_command_prints_the_verdict_and_the_indented_trace() {
+    let srv = spf_server();
+    let (code, out, err) = spf_cmd(
+        &srv,
+        &[
+            "viainc.spf.test",
+            "--ip",
+            "203.0.113.5",
+            "--sender",
+            "user@viainc.spf.test",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    for line in [
+        "SPF check_host(203.0.113.5, viainc.spf.test, user@viainc.spf.test)",
+        "result:       fail",
+        "decided by:   -all  (in viainc.spf.test's record)",
+        "explanation:  203.0.113.5 is not one of viainc.spf.test's mail servers",
+        "lookups:      2 of 10, void lookups 0 of 2",
+        "\n  include:_spf.prov.spf.test [lookup 1/10] → check_host(_spf.prov.spf.test)\n",
+        "\n      ~all: any IP → match → softfail\n",
+        "\n  -all: any IP → match → fail\n",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+    let (code, out, _) = spf_cmd(&srv, &["ok.spf.test", "--ip", "192.0.2.10"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("result:       pass") && out.contains("postmaster@ok.spf.test"),
+        "{out}"
+    );
+}
+
+#[test]
+fn spf_command_json_and_exit_codes() {
+    let srv = spf_server();
+    let json = |args: &[&str]| {
+        let (code, out, err) = spf_cmd(&srv, &[args, &["--format", "json"]].concat());
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+        (code, v)
+    };
+    let (code, v) = json(&["--ip", "198.51.100.7", "--sender", "alice@viainc.spf.test"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["result"], "pass");
+    assert_eq!(v["domain"], "viainc.spf.test");
+    assert_eq!(v["deciding_term"], "ip4:198.51.100.0/24");
+    assert_eq!(v["deciding_domain"], "_spf.prov.spf.test");
+    assert_eq!(
+        (v["lookups"].as_u64(), v["void_lookups"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(v["trace"][2]["depth"], 1);
+
+    // The null reverse-path: postmaster@HELO is what is checked.
+    let (code, v) = json(&[
+        "--ip",
+        "192.0.2.10",
+        "--sender",
+        "",
+        "--helo",
+        "helo-deny.spf.test",
+    ]);
+    assert_eq!((code, v["result"].as_str()), (1, Some("fail")));
+    assert_eq!(v["sender"], "postmaster@helo-deny.spf.test");
+    assert_eq!(v["domain"], "helo-deny.spf.test");
+
+    for (domain, ip, result, exit) in [
+        ("soft.spf.test", "192.0.2.10", "softfail", 1),
+        ("neutralall.spf.test", "203.0.113.9", "neutral", 1),
+        ("none.spf.test", "192.0.2.10", "none", 1),
+        ("syntax.spf.test", "192.0.2.10", "permerror", 1),
+        ("tempinc.spf.test", "192.0.2.10", "temperror", 3),
+        ("rootfail.spf.test", "192.0.2.10", "temperror", 3),
+    ] {
+        let (code, v) = json(&[domain, "--ip", ip]);
+        assert_eq!(
+            (v["result"].as_str(), code),
+            (Some(result), exit),
+            "{domain}: {v}"
+        );
+        assert!(
+            v["trace"].as_array().is_some_and(|t| !t.is_empty()),
+            "{domain}"
+        );
+    }
+}
+
+#[test]
+fn spf_command_offline_from_zone_files_and_escaped_output() {
+    let dir = crate::support::zones_dir("spf").display().to_string();
+    let out = crate::cli::bin()
+        .args([
+            "spf",
+            "ctrl.spf.test",
+            "--ip",
+            "192.0.2.10",
+            "--zone",
+            &dir,
+            "--offline",
+        ])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("result:       permerror"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "raw ESC reached the terminal:\n{text}"
+    );
+    assert!(text.contains("a:evil\\027[2J.spf.test"), "{text}");
+    let out = crate::cli::bin()
+        .args([
+            "spf",
+            "over.spf.test",
+            "--ip",
+            "192.0.2.10",
+            "--zone",
+            &dir,
+            "--offline",
+            "--format",
+            "jsonl",
+        ])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("\"result\":\"pass\""), "{text}");
+}
+
+#[test]
+fn spf_command_rejects_bad_input_with_one_line() {
+    for (args, needle) in [
+        (
+            &["ok.spf.test", "--ip", "192.0.2.300"][..],
+            "--ip \"192.0.2.300\" is not an IPv4 or IPv6 address",
+        ),
+        (&["bad..domain", "--ip", "192.0.2.10"][..], "domain"),
+        (
+            &["--ip", "192.0.2.10", "--sender", "no-at-sign"][..],
+            "--sender \"no-at-sign\" is not an address",
+        ),
+        (&["--ip", "192.0.2.10"][..], "give the domain to evaluate"),
+        (
+            &["ok.spf.test", "--ip", "192.0.2.10", "--timeout=0"][..],
+            "--timeout",
+        ),
+    ] {
+        let out = crate::cli::bin()
+            .arg("spf")
+            .args(args)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with("mailpreflight: ") && err.contains(needle),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+    // A missing --ip is a usage error too.
+    let out = crate::cli::bin()
+        .args(["spf", "ok.spf.test"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
 }

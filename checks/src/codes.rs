@@ -192,6 +192,10 @@ codes! {
         "The HELO name differs from the sending IP's PTR name",
         "Make the HELO name and the PTR name the same FQDN; many receivers score a mismatch.",
         "M3AAWG; SpamAssassin HELO rules";
+    HeloSpfFail = "helo.spf_fail", Fail,
+        "The HELO name's own SPF record fails the sending IP",
+        "Authorise the sending IP in the HELO name's SPF record (e.g. `mail.DOMAIN. TXT \"v=spf1 a -all\"` when its A record is the sending IP), or send a HELO name whose SPF does.",
+        "RFC 7208 §2.3";
     HeloLookupFailed = "helo.lookup_failed", Error,
         "The HELO name could not be looked up",
         "Check that the HELO name's name servers answer, then run again.",

@@ -863,6 +863,16 @@ async fn target_findings(dns: &Dns, tree: &Tree, env: &Env, d: &str) -> Vec<Find
         }
     }))
     .await;
+    // The MX hosts' addresses, all in one more round, so that the per-IP
+    // evaluations that follow find every answer in the cache.
+    let mut hosts: Vec<String> = answers
+        .iter()
+        .flat_map(|(a, _)| a.mxs().into_iter().take(MAX_NAMES).map(|(_, h)| h))
+        .filter(|h| h != ".")
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    join_all(hosts.iter().map(|h| dns.addresses(h))).await;
     let mut out = Vec::new();
     let mut voids = Vec::new();
     let mut void_ev = Vec::new();

@@ -586,7 +586,7 @@ impl<'a> Evaluator<'a> {
 
     async fn mechanism(&mut self, mechanism: &Mechanism, domain: &str, _depth: u32) -> Outcome {
         match mechanism {
-            Mechanism::All => Outcome::Match("always".into()),
+            Mechanism::All => Outcome::Match("any IP".into()),
             Mechanism::Ip4 { addr, prefix } => net_outcome(self.ip, IpAddr::V4(*addr), *prefix),
             Mechanism::Ip6 { addr, prefix } => net_outcome(self.ip, IpAddr::V6(*addr), *prefix),
             Mechanism::A {
@@ -666,14 +666,11 @@ impl<'a> Evaluator<'a> {
                                     list(&ips)
                                 ));
                             }
-                            seen.push(format!(
-                                "{host} {}",
-                                if ips.is_empty() {
-                                    "-".into()
-                                } else {
-                                    list(&ips)
-                                }
-                            ));
+                            seen.push(if ips.is_empty() {
+                                format!("{host} (no {rtype})")
+                            } else {
+                                format!("{host} ({rtype} {})", list(&ips))
+                            });
                         }
                     }
                 }
@@ -683,8 +680,15 @@ impl<'a> Evaluator<'a> {
                         format!("an MX host of {target} could not be looked up: {f}"),
                     ));
                 }
+                let p = if (self.ip.is_ipv4() && prefix == 32)
+                    || (self.ip.is_ipv6() && prefix == 128)
+                {
+                    String::new()
+                } else {
+                    format!(" (/{prefix})")
+                };
                 Outcome::NoMatch(format!(
-                    "{target}. MX {}: {} not in /{prefix}",
+                    "{target}. MX {}: {} not among them{p}",
                     seen.join(", "),
                     self.ip
                 ))
