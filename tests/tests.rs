@@ -3,6 +3,8 @@
 
 mod bulk;
 mod cli;
+mod dkim;
+mod dmarc;
 mod dns;
 mod dnsbl;
 mod path;

@@ -8,11 +8,14 @@
 
 pub mod bulk;
 pub mod codes;
+pub mod dkim;
+pub mod dmarc;
 pub mod dns;
 pub mod dnsbl;
 pub mod helo;
 pub mod mx;
 pub mod names;
+pub mod orgdomain;
 pub mod path;
 pub mod rdns;
 pub mod smtp;
@@ -224,6 +227,8 @@ pub fn registry() -> Vec<Arc<dyn Check>> {
         Arc::new(rdns::RdnsCheck),
         Arc::new(helo::HeloCheck),
         Arc::new(spf::SpfCheck),
+        Arc::new(dkim::DkimCheck),
+        Arc::new(dmarc::DmarcCheck),
         Arc::new(dnsbl::DnsblCheck),
         Arc::new(smtp::SmtpCheck),
     ]
