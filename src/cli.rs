@@ -31,6 +31,8 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// On the sending host: can it deliver to RECIPIENT_DOMAIN? Its resolvers, the recipient's MX.
     Path(PathArgs),
+    /// RFC 7208 check_host() for one IP and MAIL FROM, with the deciding term and the full trace.
+    Spf(Box<crate::spf_cmd::SpfArgs>),
     /// List the finding codes (a Markdown table), or explain one: `codes rdns.no_ptr`.
     Codes {
         /// A finding code, e.g. rdns.no_ptr.

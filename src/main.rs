@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod gate;
 mod render;
+mod spf_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
             Command::Check(args) => gate::check(*args, explicit).await,
             Command::Codes { code } => codes(code.as_deref()),
             Command::Path(args) => path(args).await,
+            Command::Spf(args) => spf_cmd::run(*args).await,
         }
     });
     match result {
@@ -76,7 +78,7 @@ pub(crate) fn use_color(when: ColorWhen) -> bool {
 }
 
 /// Writes to stdout; a broken pipe comes back as an io::Error for `main`.
-fn emit(text: &str) -> Result<()> {
+pub(crate) fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;

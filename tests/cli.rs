@@ -197,6 +197,12 @@ const SCENARIOS: &[Scenario] = &[
     ),
     s(
         "example.com",
+        &["--ip", "192.0.2.10", "--helo", "spfdeny.example.com"],
+        "helo",
+        &["helo.ptr_mismatch", "helo.spf_fail"],
+    ),
+    s(
+        "example.com",
         &["--ip", "192.0.2.10", "--helo", "other.example.com"],
         "helo",
         &["helo.not_sending_ip", "helo.ptr_mismatch"],

@@ -167,7 +167,10 @@ fn the_example_config_runs_in_every_format() {
                 assert_eq!(r.test_suites.len(), 2);
             }
             "markdown" => {
-                assert!(out.contains("| example.net | pass |"), "{out}");
+                assert!(
+                    out.contains("| example.net | info | 0 | 0 | 0 | 1 |"),
+                    "{out}"
+                );
             }
             "github" => {
                 assert!(

@@ -3,9 +3,12 @@
 
 mod bulk;
 mod cli;
+mod dkim;
+mod dmarc;
 mod dns;
 mod dnsbl;
 mod gate;
 mod path;
 mod smtp;
+mod spf;
 mod support;

@@ -8,15 +8,19 @@
 
 pub mod bulk;
 pub mod codes;
+pub mod dkim;
+pub mod dmarc;
 pub mod dns;
 pub mod dnsbl;
 pub mod helo;
 pub mod lint;
 pub mod mx;
 pub mod names;
+pub mod orgdomain;
 pub mod path;
 pub mod rdns;
 pub mod smtp;
+pub mod spf;
 #[cfg(feature = "test-support")]
 pub mod testing;
 #[cfg(feature = "test-support")]
@@ -245,6 +249,9 @@ pub fn registry() -> Vec<Arc<dyn Check>> {
         Arc::new(mx::MxCheck),
         Arc::new(rdns::RdnsCheck),
         Arc::new(helo::HeloCheck),
+        Arc::new(spf::SpfCheck),
+        Arc::new(dkim::DkimCheck),
+        Arc::new(dmarc::DmarcCheck),
         Arc::new(dnsbl::DnsblCheck),
         Arc::new(smtp::SmtpCheck),
         Arc::new(lint::LintCheck),
