@@ -23,6 +23,12 @@
 //! zones = ["zones/example.com.zone"]
 //! [domain.severity]             # this domain only; wins over [severity]
 //! "mx.target_no_address" = "info"
+//! [domain.expect]               # also [expect] for every domain
+//! min_dmarc_policy = "quarantine"
+//! max_spf_lookups = 8
+//! min_dkim_bits = 2048
+//! selectors = ["s1"]            # must publish a key
+//! authorized_ips = ["192.0.2.25"]   # SPF must pass them
 //! ```
 
 use std::collections::BTreeMap;
@@ -32,6 +38,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use serde::Deserialize;
 use toml::Spanned;
 
+use mailpreflight_checks::expect::{DmarcPolicy, Expectations};
 use mailpreflight_checks::names::to_domain;
 use mailpreflight_checks::{Code, Options, Status, Target};
 
@@ -48,8 +55,26 @@ pub struct Config {
     pub defaults: Defaults,
     #[serde(default)]
     pub severity: BTreeMap<String, Spanned<String>>,
+    /// Expectations for every domain; a domain's own win, key by key.
+    #[serde(default)]
+    pub expect: Expect,
     #[serde(default, rename = "domain")]
     pub domains: Vec<Domain>,
+}
+
+/// `[expect]` / `[domain.expect]`: the team's own rules, checked by the
+/// `expect` check.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// none, quarantine or reject.
+    pub min_dmarc_policy: Option<Spanned<String>>,
+    pub max_spf_lookups: Option<Spanned<u32>>,
+    pub min_dkim_bits: Option<Spanned<usize>>,
+    /// Selectors that must publish a key.
+    pub selectors: Option<Vec<Spanned<String>>>,
+    /// IPs the SPF record must authorise.
+    pub authorized_ips: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,6 +111,8 @@ pub struct Domain {
     pub skip: Vec<String>,
     #[serde(default)]
     pub severity: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub expect: Expect,
 }
 
 /// A config file read and checked: every error names the file and line.
@@ -159,6 +186,58 @@ impl Loaded {
             into.insert(c, s);
         }
         Ok(())
+    }
+
+    /// The global `[expect]` with the domain's own over it, key by key.
+    fn expectations(&self, own: Option<&Expect>) -> Result<Expectations> {
+        let global = &self.config.expect;
+        let pick = |f: fn(&Expect) -> bool| own.filter(|o| f(o)).unwrap_or(global);
+        let mut e = Expectations::default();
+        if let Some(p) = &pick(|x| x.min_dmarc_policy.is_some()).min_dmarc_policy {
+            e.min_dmarc_policy = Some(DmarcPolicy::parse(p.get_ref()).ok_or_else(|| {
+                anyhow!(
+                    "{}: min_dmarc_policy is {:?}; use none, quarantine or reject",
+                    self.at(p),
+                    p.get_ref()
+                )
+            })?);
+        }
+        if let Some(n) = &pick(|x| x.max_spf_lookups.is_some()).max_spf_lookups {
+            if *n.get_ref() > 10 {
+                bail!(
+                    "{}: max_spf_lookups is {}; SPF allows at most 10",
+                    self.at(n),
+                    n.get_ref()
+                );
+            }
+            e.max_spf_lookups = Some(*n.get_ref());
+        }
+        if let Some(b) = &pick(|x| x.min_dkim_bits.is_some()).min_dkim_bits {
+            if !(512..=16384).contains(b.get_ref()) {
+                bail!(
+                    "{}: min_dkim_bits is {}; give an RSA key size such as 1024, 2048 or 4096",
+                    self.at(b),
+                    b.get_ref()
+                );
+            }
+            e.min_dkim_bits = Some(*b.get_ref());
+        }
+        if let Some(list) = &pick(|x| x.selectors.is_some()).selectors {
+            for s in list {
+                e.selectors.push(
+                    cli::parse_selector(s.get_ref()).map_err(|x| anyhow!("{}: {x}", self.at(s)))?,
+                );
+            }
+        }
+        if let Some(list) = &pick(|x| x.authorized_ips.is_some()).authorized_ips {
+            for ip in list {
+                e.authorized_ips.extend(
+                    cli::parse_ips(std::slice::from_ref(ip.get_ref()))
+                        .map_err(|x| anyhow!("{}: {x}", self.at(ip)))?,
+                );
+            }
+        }
+        Ok(e)
     }
 
     fn target(&self, d: &Domain) -> Result<Target> {
@@ -294,10 +373,12 @@ pub fn plan(args: &CheckArgs, explicit: Explicit) -> Result<Plan> {
             file.severity(&d.severity, &mut severity)?;
             zones.extend(d.zones.iter().map(|z| file.resolve(z)));
         }
+        let expect = file.expectations(entry.map(|d| &d.expect))?;
         runs.push(Run {
             target,
             selection,
             severity,
+            expect,
         });
     }
 
@@ -337,6 +418,7 @@ fn plan_from_args(args: &CheckArgs) -> Result<Plan> {
             target,
             selection,
             severity: BTreeMap::new(),
+            expect: Expectations::default(),
         }],
         options: args.options()?,
         dns,

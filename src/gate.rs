@@ -12,6 +12,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _, Result};
 
 use mailpreflight_checks::dns::{Dns, DnsConfig};
+use mailpreflight_checks::expect::Expectations;
 use mailpreflight_checks::{worst, Code, Ctx, Options, Report, Selection, Status, Target};
 
 use crate::cli::{CheckArgs, FailOn, Format};
@@ -24,6 +25,8 @@ pub struct Run {
     pub selection: Selection,
     /// Finding code → the status it gets in this domain's report.
     pub severity: BTreeMap<Code, Status>,
+    /// The config's expectations for this domain (the `expect` check).
+    pub expect: Expectations,
 }
 
 /// Everything a `check` invocation will do.
@@ -60,7 +63,11 @@ pub async fn check(args: CheckArgs, explicit: Explicit) -> Result<ExitCode> {
                 bail!("{flag} cannot be combined with --domains-file");
             }
         }
-        let selection = crate::cli::selection(&args.only, &args.skip)?;
+        let mut selection = crate::cli::selection(&args.only, &args.skip)?;
+        // Expectations come from a config file, which bulk mode does not read.
+        if !selection.only.iter().any(|o| o == "expect") {
+            selection.skip.push("expect".into());
+        }
         let config = args.dns.config()?;
         return crate::bulk::run(args, &file, selection, config).await;
     }
@@ -77,11 +84,19 @@ pub async fn check(args: CheckArgs, explicit: Explicit) -> Result<ExitCode> {
     let plan = crate::config::plan(&args, explicit)?;
     let dns = Dns::new(&plan.dns)?;
     let index = ZoneIndex::new(dns.zones());
-    let runs = plan.runs.into_iter().map(|run| {
+    let runs = plan.runs.into_iter().map(|mut run| {
+        // Without expectations the expect check has nothing to say: it runs
+        // only when asked for by name.
+        if run.expect.is_empty() && !run.selection.only.iter().any(|o| o == "expect") {
+            run.selection.skip.push("expect".into());
+        }
         let ctx = Arc::new(Ctx {
             target: run.target,
             dns: dns.with_budget(plan.dns.budget),
-            options: plan.options.clone(),
+            options: Options {
+                expect: run.expect,
+                ..plan.options.clone()
+            },
         });
         async move {
             let mut report = mailpreflight_checks::run(ctx, &run.selection).await;

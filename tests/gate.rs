@@ -565,3 +565,256 @@ fn the_readme_config_and_ci_commands_run() {
         assert_eq!(code, 0, "{format}: nothing is new: {out}");
     }
 }
+
+/// Writes `toml` as a config in a temporary folder; returns the folder.
+fn config_file(toml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mailpreflight.toml"), toml).unwrap();
+    dir
+}
+
+/// `check` with the config in `dir` and extra arguments; every finding's
+/// code per domain (sorted), and the exit code.
+fn expect_run(dir: &Path, extra: &[&str]) -> (Vec<(String, Vec<String>)>, i32) {
+    let out = bin()
+        .current_dir(dir)
+        .args(["check", "--format", "jsonl"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.is_empty(), "{err}");
+    let per_domain = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let mut codes: Vec<String> = v["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|c| c["findings"].as_array().unwrap().iter())
+                .map(|f| f["code"].as_str().unwrap().to_string())
+                .collect();
+            codes.sort();
+            (v["domain"].as_str().unwrap().to_string(), codes)
+        })
+        .collect();
+    (per_domain, out.status.code().unwrap())
+}
+
+const EXAMPLE_ZONES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/zones");
+
+#[test]
+fn expectations_the_example_does_not_meet() {
+    let dir = config_file(&format!(
+        r#"[defaults]
+offline = true
+zones = ["{EXAMPLE_ZONES}"]
+
+[expect]
+min_dmarc_policy = "quarantine"
+max_spf_lookups = 1
+min_dkim_bits = 2048
+
+[[domain]]
+name = "example.com"
+ips = ["192.0.2.25"]
+[domain.expect]
+selectors = ["s1", "s2"]
+authorized_ips = ["192.0.2.25", "192.0.2.77"]
+
+[[domain]]
+name = "example.net"
+[domain.expect]
+min_dmarc_policy = "reject"
+max_spf_lookups = 0
+"#
+    ));
+    let (got, code) = expect_run(dir.path(), &["--only", "expect"]);
+    assert_eq!(
+        got,
+        [
+            (
+                "example.com".to_string(),
+                vec![
+                    "expect.dkim_key_too_small".to_string(),
+                    "expect.dmarc_policy_weaker".into(),
+                    "expect.ip_not_authorized".into(),
+                    "expect.selector_missing".into(),
+                    "expect.spf_too_many_lookups".into(),
+                ]
+            ),
+            // Its own rules are met; the global key size cannot be checked
+            // without a selector.
+            (
+                "example.net".to_string(),
+                vec!["expect.not_checked".to_string(), "expect.ok".into()]
+            ),
+        ]
+    );
+    assert_eq!(code, 1);
+    // Only what is wrong is named: 192.0.2.25 is authorised, .77 is not.
+    let out = bin()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "example.com",
+            "--only",
+            "expect",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msgs: Vec<&str> = v["checks"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        msgs.contains(&"192.0.2.77 must be authorised, but the SPF of example.com gives softfail (decided by ~all)"),
+        "{msgs:?}"
+    );
+    assert!(msgs.contains(
+        &"the DMARC policy for example.com is p=none; at least p=quarantine is expected"
+    ));
+    assert!(msgs.contains(
+        &"the SPF of example.com needs 2 DNS lookups, more than the 1 the config allows"
+    ));
+}
+
+#[test]
+fn expectations_met_none_and_unverifiable() {
+    let dir = config_file(&format!(
+        r#"[defaults]
+offline = true
+zones = ["{EXAMPLE_ZONES}"]
+
+[[domain]]
+name = "example.com"
+[domain.expect]
+min_dmarc_policy = "none"
+max_spf_lookups = 10
+min_dkim_bits = 1024
+selectors = ["s1"]
+authorized_ips = ["192.0.2.25"]
+
+[[domain]]
+name = "example.org"
+[domain.expect]
+min_dmarc_policy = "reject"
+"#
+    ));
+    let (got, code) = expect_run(dir.path(), &["--only", "expect"]);
+    assert_eq!(
+        got[0],
+        ("example.com".into(), vec!["expect.ok".to_string()])
+    );
+    // Not under any zone, offline: could not ask, never a pass or a fail.
+    assert_eq!(
+        got[1],
+        (
+            "example.org".into(),
+            vec!["expect.lookup_failed".to_string()]
+        )
+    );
+    assert_eq!(code, 3);
+    // A domain without expectations: the check is left out, unless asked for.
+    let plain = config_file(&format!(
+        "[defaults]\noffline = true\nzones = [\"{EXAMPLE_ZONES}\"]\n[[domain]]\nname = \"example.com\"\n"
+    ));
+    let (got, _) = expect_run(plain.path(), &[]);
+    assert!(
+        !got[0].1.iter().any(|c| c.starts_with("expect.")),
+        "{got:?}"
+    );
+    let (got, _) = expect_run(plain.path(), &["--only", "expect"]);
+    assert_eq!(got[0].1, ["expect.none"]);
+}
+
+#[test]
+fn bad_expectations_are_exit_2_with_the_line() {
+    for (text, needle) in [
+        (
+            "[expect]\nmin_dmarc_policy = \"strict\"\n[[domain]]\nname = \"a.test\"\n",
+            "mailpreflight.toml:2: min_dmarc_policy is \"strict\"",
+        ),
+        (
+            "[expect]\nmax_spf_lookups = 11\n[[domain]]\nname = \"a.test\"\n",
+            "mailpreflight.toml:2: max_spf_lookups is 11",
+        ),
+        (
+            "[[domain]]\nname = \"a.test\"\n[domain.expect]\nauthorized_ips = [\"mail.a.test\"]\n",
+            "mailpreflight.toml:4: --ip \"mail.a.test\"",
+        ),
+        (
+            "[expect]\nmin_policy = \"reject\"\n",
+            "mailpreflight.toml:2: unknown field `min_policy`",
+        ),
+    ] {
+        let dir = config_file(text);
+        let out = bin().current_dir(dir.path()).arg("check").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {err}");
+        assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+    }
+}
+
+#[test]
+fn expectations_reuse_the_checks_lookups() {
+    let srv = crate::support::server("gate");
+    let dir = config_file(&format!(
+        r#"[defaults]
+resolvers = ["{}"]
+timeout = 1
+
+[[domain]]
+name = "clean.test"
+ips = ["192.0.2.30"]
+selectors = ["s1"]
+[domain.expect]
+min_dmarc_policy = "reject"
+max_spf_lookups = 5
+min_dkim_bits = 1024
+selectors = ["s1"]
+authorized_ips = ["192.0.2.30"]
+"#,
+        srv.addr
+    ));
+    let (got, _) = expect_run(dir.path(), &["--only", "spf,dkim,dmarc,expect"]);
+    assert!(got[0].1.contains(&"expect.ok".to_string()), "{got:?}");
+    // The expect check asks what spf, dkim and dmarc asked: once each.
+    for (name, rtype) in [
+        ("clean.test", "TXT"),
+        ("_dmarc.clean.test", "TXT"),
+        ("s1._domainkey.clean.test", "TXT"),
+        ("mail.clean.test", "A"),
+    ] {
+        assert_eq!(srv.count(name, rtype), 1, "{name} {rtype}");
+    }
+}
+
+#[test]
+fn every_expect_code_has_a_scenario() {
+    // The codes the expect tests above assert, checked against the registry
+    // so a new code cannot go untested.
+    let tested = [
+        "expect.ok",
+        "expect.none",
+        "expect.dmarc_policy_weaker",
+        "expect.spf_too_many_lookups",
+        "expect.ip_not_authorized",
+        "expect.selector_missing",
+        "expect.dkim_key_too_small",
+        "expect.not_checked",
+        "expect.lookup_failed",
+    ];
+    for c in mailpreflight_checks::Code::ALL {
+        if c.check() == "expect" {
+            assert!(tested.contains(&c.id()), "{} has no scenario", c.id());
+        }
+    }
+}

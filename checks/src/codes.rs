@@ -640,6 +640,45 @@ codes! {
         "A name with a CNAME can have no other data: move the other records to the alias's target, or replace the CNAME with the target's A/AAAA records. Resolvers answer such a name unpredictably.",
         "RFC 1034 §3.6.2; RFC 2181 §10.1";
 
+    // --- expect -----------------------------------------------------------------
+    // (codes of the expect check: the config file's expectations)
+    ExpectOk = "expect.ok", Pass,
+        "The domain meets the expectations of the config file",
+        "Nothing to do.",
+        "";
+    ExpectNone = "expect.none", Skip,
+        "No expectations configured for the domain",
+        "Add an [expect] section (global or under the domain) to mailpreflight.toml: min_dmarc_policy, max_spf_lookups, min_dkim_bits, selectors, authorized_ips.",
+        "";
+    ExpectDmarcPolicyWeaker = "expect.dmarc_policy_weaker", Fail,
+        "The DMARC policy is weaker than the config expects",
+        "Raise p= in the domain's _dmarc record to the expected policy once the aggregate reports show all legitimate mail passing.",
+        "RFC 9989 §4.7";
+    ExpectSpfTooManyLookups = "expect.spf_too_many_lookups", Fail,
+        "The SPF record needs more DNS lookups than the config allows",
+        "Flatten includes you control into ip4:/ip6: ranges, drop includes of services no longer used, and replace a/mx/ptr terms with addresses.",
+        "RFC 7208 §4.6.4";
+    ExpectIpNotAuthorized = "expect.ip_not_authorized", Fail,
+        "An IP the config says must be authorised does not pass SPF",
+        "Add the IP (ip4:/ip6:) or the include: of the service that sends from it to the domain's SPF record, before `all`.",
+        "RFC 7208 §5";
+    ExpectSelectorMissing = "expect.selector_missing", Fail,
+        "A DKIM selector the config expects publishes no key",
+        "Publish the key at SELECTOR._domainkey.DOMAIN (your mail provider shows the record), or remove the selector from the config if it was retired.",
+        "RFC 6376 §3.6.2";
+    ExpectDkimKeyTooSmall = "expect.dkim_key_too_small", Fail,
+        "A DKIM key is smaller than the config expects",
+        "Generate a key of the expected size, publish it under a new selector, switch signing to it, then revoke the old one (empty p=).",
+        "RFC 8301 §3.2";
+    ExpectNotChecked = "expect.not_checked", Info,
+        "An expectation could not be checked with what was given",
+        "Give the domain's DKIM selectors (selectors = [...] in the config, or --selector) so their key sizes can be checked.",
+        "";
+    ExpectLookupFailed = "expect.lookup_failed", Error,
+        "An expectation could not be verified: a lookup failed",
+        "Check that the domain's name servers answer (or that --zone covers the names offline), then run again.",
+        "RFC 2308";
+
     // --- path -------------------------------------------------------------------
     // (codes of the path check go here)
     PathResolverOk = "path.resolver_ok", Pass,

@@ -12,6 +12,7 @@ pub mod dkim;
 pub mod dmarc;
 pub mod dns;
 pub mod dnsbl;
+pub mod expect;
 pub mod helo;
 pub mod lint;
 pub mod mx;
@@ -208,6 +209,8 @@ pub struct Options {
     /// and tests (MX addresses stay documentation addresses with PTRs in the
     /// test zones while the servers listen on loopback).
     pub smtp_routes: Vec<(IpAddr, SocketAddr)>,
+    /// What the config file expects of this domain (the `expect` check).
+    pub expect: expect::Expectations,
 }
 
 impl Default for Options {
@@ -220,6 +223,7 @@ impl Default for Options {
             smtp_timeout: Duration::from_secs(10),
             smtp_trust_roots: Vec::new(),
             smtp_routes: Vec::new(),
+            expect: expect::Expectations::default(),
         }
     }
 }
@@ -255,6 +259,7 @@ pub fn registry() -> Vec<Arc<dyn Check>> {
         Arc::new(dnsbl::DnsblCheck),
         Arc::new(smtp::SmtpCheck),
         Arc::new(lint::LintCheck),
+        Arc::new(expect::ExpectCheck),
     ]
 }
 
