@@ -74,7 +74,7 @@ pub fn render(reports: &[Report], fail_on: FailOn) -> String {
                 "- {}{new} `{}` ({id}): {}",
                 label(f.status),
                 f.code.id(),
-                escape(&f.message)
+                escape_text(&f.message)
             );
             if !f.evidence.is_empty() {
                 let fence = fence_for(&f.evidence);
@@ -85,7 +85,7 @@ pub fn render(reports: &[Report], fail_on: FailOn) -> String {
                 }
                 let _ = writeln!(o, "  {fence}\n  </details>\n");
             }
-            let _ = writeln!(o, "  fix: {}", escape(&f.fix));
+            let _ = writeln!(o, "  fix: {}", escape_text(&f.fix));
         }
         for (id, f) in resolved {
             let _ = writeln!(
@@ -117,6 +117,25 @@ fn fence_for(lines: &[String]) -> String {
         .max()
         .unwrap_or(0);
     "`".repeat(longest.max(2) + 1)
+}
+
+/// Prose that may hold `code spans` (fixes name records that way): the
+/// spans are kept, since nothing inside one is interpreted, and the rest is
+/// escaped. With an odd number of backticks nothing is a span.
+pub fn escape_text(s: &str) -> String {
+    if s.matches('`').count() % 2 == 1 {
+        return escape(s);
+    }
+    s.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("`{}`", part.replace(['\n', '\r'], " "))
+            } else {
+                escape(part)
+            }
+        })
+        .collect()
 }
 
 /// Markdown-significant characters backslash-escaped (CommonMark allows it
@@ -152,6 +171,11 @@ mod tests {
             r"&lt;b&gt;\*x\*&lt;/b&gt; \| \[a\](b) \`c\` \@team"
         );
         assert_eq!(fence_for(&["a ```` b".into()]), "`````");
+        assert_eq!(
+            escape_text("Append `-all` to *x*"),
+            r"Append `-all` to \*x\*"
+        );
+        assert_eq!(escape_text("odd ` *x*"), r"odd \` \*x\*");
     }
 
     #[test]
@@ -176,7 +200,7 @@ mod tests {
   </details>
 
   fix: Publish an A (and AAAA) record for the MX host, or remove the stale MX.
-- **fail** `rdns.no_ptr` (rdns): 192.0.2.11 has no PTR record &lt;b&gt;\*bold\*&lt;/b&gt; \| \[x\](y) \`z\` \@team
+- **fail** `rdns.no_ptr` (rdns): 192.0.2.11 has no PTR record &lt;b&gt;\*bold\*&lt;/b&gt; \| \[x\](y) `z` \@team
   <details><summary>evidence</summary>
 
   ```zone
