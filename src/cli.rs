@@ -271,13 +271,7 @@ pub fn parse_ips(ips: &[String]) -> Result<Vec<IpAddr>> {
 }
 
 pub fn parse_selector(s: &str) -> Result<String> {
-    let sel = s.trim().trim_end_matches('.').to_ascii_lowercase();
-    if sel.contains("._domainkey") {
-        bail!("--selector {s:?}: give only the selector (e.g. s1), not the _domainkey name");
-    }
-    host_syntax(&sel)
-        .map_err(|why| anyhow::anyhow!("--selector {s:?} is not a valid DKIM selector: {why}"))?;
-    Ok(sel)
+    mailpreflight_checks::dkim::parse_selector(s).map_err(|why| anyhow::anyhow!("--selector {why}"))
 }
 
 /// The envelope sender: `local@domain`, with the domain in A-label form.

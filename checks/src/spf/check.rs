@@ -482,6 +482,7 @@ pub async fn check(
     ips: &[IpAddr],
 ) -> Vec<Finding> {
     let d = fqdn(domain);
+    let d_ = d.trim_end_matches('.');
     let (txt, spf99) = tokio::join!(dns.query(domain, RType::Txt), dns.query(domain, RType::Spf));
     let mut out = Vec::new();
     let txt_evidence = txt.evidence(domain, RType::Txt);
@@ -549,6 +550,7 @@ pub async fn check(
     // Per node: syntax, missing or failed includes, ptr, +all, size.
     for (name, node) in &tree.nodes {
         let nd = fqdn(name);
+        let nd_ = nd.trim_end_matches('.');
         let node_ev = node.answer.evidence(name, RType::Txt);
         match &node.state {
             State::Record { record, errors } => {
@@ -556,7 +558,7 @@ pub async fn check(
                     out.push(
                         Finding::new(
                             Code::SpfSyntaxError,
-                            format!("{nd}'s SPF record: syntax error {e}"),
+                            format!("{nd_}'s SPF record: syntax error {e}"),
                         )
                         .evidence(
                             [
@@ -576,7 +578,7 @@ pub async fn check(
                             .concat(),
                         )
                         .fix(format!(
-                            "Correct or remove `{}` in {nd}'s record (position {}): {}.",
+                            "Correct or remove `{}` in {nd_}'s record (position {}): {}.",
                             shown(&e.term),
                             e.position + 1,
                             e.message
@@ -588,7 +590,7 @@ pub async fn check(
                         out.push(
                             Finding::new(
                                 Code::SpfPlusAll,
-                                format!("`{}` in {nd}'s record lets any host on the internet pass SPF for {d}", t.text),
+                                format!("`{}` in {nd_}'s record lets any host on the internet pass SPF for {d}", t.text),
                             )
                             .evidence(node_ev.clone()),
                         );
@@ -601,7 +603,7 @@ pub async fn check(
                     out.push(
                         Finding::new(
                             Code::SpfPtrUsed,
-                            format!("{nd}'s SPF record uses the deprecated ptr mechanism"),
+                            format!("{nd_}'s SPF record uses the deprecated ptr mechanism"),
                         )
                         .evidence(node_ev.clone()),
                     );
@@ -626,7 +628,7 @@ pub async fn check(
                 out.push(
                     Finding::new(
                         Code::SpfLookupFailed,
-                        format!("{nd}, included by {d}'s SPF, could not be looked up ({f})"),
+                        format!("{nd}, included by {d_}'s SPF, could not be looked up ({f})"),
                     )
                     .evidence(node_ev.clone()),
                 );
@@ -656,13 +658,13 @@ pub async fn check(
         let root_ev = txt.evidence(domain, RType::Txt);
         match (record.all(), record.redirect()) {
             (Some((t, Qualifier::Neutral)), _) => out.push(
-                Finding::new(Code::SpfNeutralAll, format!("{d}'s SPF record ends in `{}`: unlisted senders are neutral, not fail", t.text))
+                Finding::new(Code::SpfNeutralAll, format!("{d_}'s SPF record ends in `{}`: unlisted senders are neutral, not fail", t.text))
                     .evidence(root_ev.clone()),
             ),
             (None, None) => out.push(
-                Finding::new(Code::SpfNoAll, format!("{d}'s SPF record has no `all` and no `redirect=`: unlisted senders are neutral"))
+                Finding::new(Code::SpfNoAll, format!("{d_}'s SPF record has no `all` and no `redirect=`: unlisted senders are neutral"))
                     .evidence(root_ev.clone())
-                    .fix(format!("Append `-all` (or `~all`) to {d}'s record.")),
+                    .fix(format!("Append `-all` (or `~all`) to {d_}'s record.")),
             ),
             _ => {}
         }
@@ -714,7 +716,7 @@ pub async fn check(
         out.push(
             Finding::new(
                 Code::SpfTooManyLookups,
-                format!("{d}'s SPF tree has {count}, over the limit of {MAX_LOOKUPS}{breaker}: receivers that get that far return permerror"),
+                format!("{d_}'s SPF tree has {count}, over the limit of {MAX_LOOKUPS}{breaker}: receivers that get that far return permerror"),
             )
             .evidence(evidence.clone()),
         );
@@ -723,7 +725,7 @@ pub async fn check(
             Finding::new(
                 Code::SpfLookupsNearLimit,
                 format!(
-                    "{d}'s SPF tree uses {total} of the {MAX_LOOKUPS} allowed DNS-querying terms"
+                    "{d_}'s SPF tree uses {total} of the {MAX_LOOKUPS} allowed DNS-querying terms"
                 ),
             )
             .evidence(evidence.clone()),
@@ -737,7 +739,7 @@ pub async fn check(
     if ips.is_empty() {
         out.push(Finding::new(
             Code::SpfNoIp,
-            format!("no sending IP given (--ip): {d}'s record was checked, but not whether it authorises your server"),
+            format!("no sending IP given (--ip): {d_}'s record was checked, but not whether it authorises your server"),
         ));
     } else {
         let evals = join_all(
@@ -818,6 +820,7 @@ fn parents(tree: &Tree, env: &Env, target: &str) -> String {
 /// The mx and void-lookup limits, for every a/mx term in the tree whose
 /// target is known without an evaluation (queried all at once).
 async fn target_findings(dns: &Dns, tree: &Tree, env: &Env, d: &str) -> Vec<Finding> {
+    let d_ = d.trim_end_matches('.');
     struct Probe {
         domain: String,
         term: String,
@@ -909,7 +912,7 @@ async fn target_findings(dns: &Dns, tree: &Tree, env: &Env, d: &str) -> Vec<Find
             Finding::new(
                 Code::SpfTooManyVoidLookups,
                 format!(
-                    "{} terms in {d}'s SPF tree name domains with no records ({}); more than {MAX_VOID_LOOKUPS} is permerror",
+                    "{} terms in {d_}'s SPF tree name domains with no records ({}); more than {MAX_VOID_LOOKUPS} is permerror",
                     voids.len(),
                     voids.join(", ")
                 ),
@@ -922,6 +925,7 @@ async fn target_findings(dns: &Dns, tree: &Tree, env: &Env, d: &str) -> Vec<Find
 
 /// The finding for one IP's evaluation, if it did not pass.
 fn ip_finding(d: &str, ev: &Evaluation) -> Option<Finding> {
+    let d_ = d.trim_end_matches('.');
     let ip = ev.ip;
     let trace: Vec<String> = ev
         .trace
@@ -950,11 +954,11 @@ fn ip_finding(d: &str, ev: &Evaluation) -> Option<Finding> {
             let mech = if ip.is_ipv4() { "ip4" } else { "ip6" };
             let fix = match result {
                 SpfResult::PermError => format!(
-                    "Fix the error in {d}'s SPF tree first{}; until then every receiver gets permerror for every sender.",
+                    "Fix the error in {d_}'s SPF tree first{}; until then every receiver gets permerror for every sender.",
                     ev.deciding_term.as_deref().map(|t| format!(" (`{t}`)")).unwrap_or_default()
                 ),
                 _ => format!(
-                    "Add `{mech}:{ip}` to {d}'s record before the `all` term, or the `include:` of the service that sends from {ip}."
+                    "Add `{mech}:{ip}` to {d_}'s record before the `all` term, or the `include:` of the service that sends from {ip}."
                 ),
             };
             Some(
