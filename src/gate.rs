@@ -45,6 +45,10 @@ pub struct Explicit {
 }
 
 pub async fn check(args: CheckArgs, explicit: Explicit) -> Result<ExitCode> {
+    let fail_on = args.fail_on;
+    if fail_on == FailOn::New && args.gate.baseline.is_none() {
+        bail!("--fail-on new needs --baseline FILE (an earlier --format json report)");
+    }
     if let Some(file) = args.domains_file.clone() {
         // Bulk mode streams domain by domain: only formats that stream, and
         // none of the options that need the whole run at once.
@@ -70,10 +74,6 @@ pub async fn check(args: CheckArgs, explicit: Explicit) -> Result<ExitCode> {
         }
         let config = args.dns.config()?;
         return crate::bulk::run(args, &file, selection, config).await;
-    }
-    let fail_on = args.fail_on;
-    if fail_on == FailOn::New && args.gate.baseline.is_none() {
-        bail!("--fail-on new needs --baseline FILE (an earlier --format json report)");
     }
     let baseline = args
         .gate

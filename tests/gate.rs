@@ -818,3 +818,31 @@ fn every_expect_code_has_a_scenario() {
         }
     }
 }
+
+#[test]
+fn bulk_mode_refuses_what_needs_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("domains.txt");
+    std::fs::write(&list, "example.com\n").unwrap();
+    let list = list.display().to_string();
+    for (extra, needle) in [
+        (
+            vec!["--format", "junit"],
+            "--domains-file streams its report",
+        ),
+        (
+            vec!["--baseline", "x.json"],
+            "--baseline cannot be combined",
+        ),
+        (vec!["--fail-on", "new"], "--fail-on new needs --baseline"),
+    ] {
+        let out = bin()
+            .args(["check", "--domains-file", &list, "--offline"])
+            .args(&extra)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+    }
+}
