@@ -83,7 +83,11 @@ pub async fn check(args: CheckArgs, explicit: Explicit) -> Result<ExitCode> {
         .transpose()?;
     let plan = crate::config::plan(&args, explicit)?;
     let dns = Dns::new(&plan.dns)?;
-    let index = ZoneIndex::new(dns.zones());
+    // Annotations need paths relative to the checkout: GitHub's, else here.
+    let base = std::env::var_os("GITHUB_WORKSPACE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::current_dir().ok());
+    let index = ZoneIndex::relative_to(dns.zones(), base.as_deref());
     let runs = plan.runs.into_iter().map(|mut run| {
         // Without expectations the expect check has nothing to say: it runs
         // only when asked for by name.

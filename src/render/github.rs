@@ -5,8 +5,9 @@
 //! line that causes it. Values are escaped per GitHub's rules: `%`, `\r`,
 //! `\n` in the message; also `:` and `,` in properties.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::path::Path;
 
 use mailpreflight_checks::dns::Zone;
 use mailpreflight_checks::{tally, Change, Finding, Report, Status};
@@ -19,21 +20,28 @@ use super::escape;
 #[derive(Debug, Default)]
 pub struct ZoneIndex {
     records: HashMap<String, (String, usize)>,
-    files: BTreeSet<String>,
+    /// A file as the zone was loaded (as the lint check names it) → as
+    /// annotations name it.
+    files: BTreeMap<String, String>,
 }
 
 impl ZoneIndex {
-    pub fn new(zones: &[Zone]) -> Self {
+    /// Paths under `base` (the repository's checkout) become relative to it,
+    /// as GitHub wants them; others stay as they were given.
+    pub fn relative_to(zones: &[Zone], base: Option<&Path>) -> Self {
         let mut ix = ZoneIndex::default();
         for z in zones {
-            let file = display_path(z.path());
+            let shown = display_path(
+                base.and_then(|b| z.path().strip_prefix(b).ok())
+                    .unwrap_or(z.path()),
+            );
             for r in z.records() {
                 // The first occurrence wins: a duplicate points at the original.
                 ix.records
                     .entry(escape(&r.record.to_zone()))
-                    .or_insert_with(|| (file.clone(), r.line));
+                    .or_insert_with(|| (shown.clone(), r.line));
             }
-            ix.files.insert(file);
+            ix.files.insert(display_path(z.path()), shown);
         }
         ix
     }
@@ -82,7 +90,7 @@ impl ZoneIndex {
 }
 
 /// Paths as the repository names them: relative, with `/`, no `./`.
-pub fn display_path(p: &std::path::Path) -> String {
+pub fn display_path(p: &Path) -> String {
     let s = p.to_string_lossy().replace('\\', "/");
     s.strip_prefix("./").unwrap_or(&s).to_string()
 }
@@ -169,7 +177,7 @@ mod tests {
             None,
         )
         .unwrap();
-        let index = ZoneIndex::new(std::slice::from_ref(&zone));
+        let index = ZoneIndex::relative_to(std::slice::from_ref(&zone), None);
         assert_eq!(
             index.locate("example.com. MX 20 backup.example.com."),
             Some(("zones/example.com.zone", 5))
@@ -179,6 +187,26 @@ mod tests {
             Some(("zones/example.com.zone", 4))
         );
         assert_eq!(index.locate("; other.zone:4"), None);
+        // An absolute path under the checkout is shown relative to it; the
+        // lint's comments still name the file as it was loaded.
+        let abs = Zone::parse(
+            "$ORIGIN example.net.\n@ MX 10 mail.example.com.\n",
+            Path::new("/home/runner/work/dns/zones/example.net.zone"),
+            None,
+        )
+        .unwrap();
+        let ix = ZoneIndex::relative_to(
+            std::slice::from_ref(&abs),
+            Some(Path::new("/home/runner/work/dns")),
+        );
+        assert_eq!(
+            ix.locate("example.net. MX 10 mail.example.com."),
+            Some(("zones/example.net.zone", 2))
+        );
+        assert_eq!(
+            ix.locate("; /home/runner/work/dns/zones/example.net.zone:2"),
+            Some(("zones/example.net.zone", 2))
+        );
         let got = render(&reports(), &index);
         let want = r#"::warning file=zones/example.com.zone,line=5,title=warn mx.target_no_address (example.com)::backup.example.com. (MX 20 of example.com.) has no A or AAAA record%0A  example.com. MX 20 backup.example.com.%0A  ; backup.example.com. A: no such name (NXDOMAIN)%0Afix: Publish an A (and AAAA) record for the MX host, or remove the stale MX.
 ::error title=fail rdns.no_ptr (example.com)::192.0.2.11 has no PTR record <b>*bold*</b> | [x](y) `z` @team%0A  ; 11.2.0.192.in-addr.arpa. PTR: no such name (NXDOMAIN)%0Afix: Ask whoever owns the IP (your ISP, hosting or cloud provider) to set its PTR to your mail host's name, e.g. mail.DOMAIN, whose A/AAAA record is that IP.
