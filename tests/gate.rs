@@ -846,3 +846,16 @@ fn bulk_mode_refuses_what_needs_the_whole_run() {
         assert!(err.contains(needle), "{err:?} lacks {needle:?}");
     }
 }
+
+#[test]
+fn no_domain_and_no_config_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin().current_dir(dir.path()).arg("check").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("mailpreflight: give a DOMAIN to check") && err.contains("--config"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
