@@ -1,1 +1,236 @@
-fn main(){}
+//! mailpreflight: the command line over the `mailpreflight-checks` engine.
+//! Only `main` decides the exit code; errors print once as
+//! `mailpreflight: …` and are exit 2 (bad usage or input).
+
+mod bulk;
+mod cli;
+mod render;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Result;
+use clap::Parser;
+
+use cli::{CheckArgs, Cli, ColorWhen, Command, Format};
+use mailpreflight_checks::dns::Dns;
+use mailpreflight_checks::{Ctx, Options, Report, Status};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mailpreflight: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Check(args) => check(*args).await,
+            Command::Codes { code } => codes(code.as_deref()),
+            Command::Path(args) => path(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // A closed stdout (`| head`) is not an error.
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("mailpreflight: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Whether the table gets colour.
+pub(crate) fn use_color(when: ColorWhen) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// Writes to stdout; a broken pipe comes back as an io::Error for `main`.
+fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// 0 nothing at or above `fail_on`; 1 something is; 3 nothing failed but
+/// something could not be verified.
+pub fn exit_code(reports: &[Report], fail_on: Status) -> ExitCode {
+    ExitCode::from(exit_code_value(reports, fail_on))
+}
+
+pub(crate) fn exit_code_value(reports: &[Report], fail_on: Status) -> u8 {
+    let threshold = fail_on.severity().unwrap_or(3);
+    let findings = || reports.iter().flat_map(|r| r.findings());
+    if findings().any(|f| f.status.severity().is_some_and(|s| s >= threshold)) {
+        1
+    } else if findings().any(|f| f.status == Status::Error) {
+        3
+    } else {
+        0
+    }
+}
+
+async fn check(args: CheckArgs) -> Result<ExitCode> {
+    let selection = cli::selection(&args.only, &args.skip)?;
+    let config = args.dns.config()?;
+    if let Some(file) = args.domains_file.clone() {
+        return bulk::run(args, &file, selection, config).await;
+    }
+    let target = args.target()?;
+    let dns = Dns::new(&config)?;
+    let ctx = Arc::new(Ctx {
+        target,
+        dns,
+        options: Options {
+            offline: args.dns.offline,
+            check_timeout: args.dns.check_timeout(),
+            ..Options::default()
+        },
+    });
+    let mut report = mailpreflight_checks::run(ctx, &selection).await;
+    render::sanitize(&mut report);
+    let text = match args.output.format {
+        Format::Table => render::table::render(&report, use_color(args.output.color)),
+        Format::Json => render::json::render(&report),
+        Format::Jsonl => render::json::render_line(&report),
+    };
+    emit(&text)?;
+    Ok(exit_code(
+        std::slice::from_ref(&report),
+        args.fail_on.status(),
+    ))
+}
+
+/// The registry as a Markdown table (the README's list is this output), or
+/// one code in full.
+fn codes(code: Option<&str>) -> Result<ExitCode> {
+    use mailpreflight_checks::Code;
+    let text = match code {
+        Some(id) => {
+            let c = Code::from_id(id.trim()).ok_or_else(|| {
+                anyhow::anyhow!("{id:?} is not a finding code (see `mailpreflight codes`)")
+            })?;
+            format!(
+                "{}  ({})\n{}\n\nfix: {}\nreferences: {}\n",
+                c.id(),
+                c.status(),
+                c.title(),
+                c.fix(),
+                if c.references().is_empty() {
+                    "-"
+                } else {
+                    c.references()
+                }
+            )
+        }
+        None => codes_table(),
+    };
+    emit(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn codes_table() -> String {
+    let mut s = String::from("| code | status | meaning |\n| --- | --- | --- |\n");
+    for c in mailpreflight_checks::Code::ALL {
+        s.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            c.id(),
+            c.status(),
+            c.title()
+        ));
+    }
+    s
+}
+
+/// `path`: the sending host's own path to a recipient domain.
+async fn path(args: cli::PathArgs) -> Result<ExitCode> {
+    use mailpreflight_checks::path::{read_resolv_conf, resolver_health, Nameserver};
+    use mailpreflight_checks::{worst, CheckReport, Target};
+    let domain = args.domain()?;
+    if args.dns.offline {
+        anyhow::bail!("path tests this host's network: it cannot run --offline");
+    }
+    let mut config = args.dns.config()?;
+    let servers: Vec<Nameserver> = if config.resolvers.is_empty() {
+        read_resolv_conf(&args.resolv_conf)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.resolv_conf.display()))?
+    } else {
+        config
+            .resolvers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Nameserver {
+                addr: *a,
+                source: format!("--resolver #{}", i + 1),
+            })
+            .collect()
+    };
+    let start = std::time::Instant::now();
+    let (resolver_findings, verdicts) = resolver_health(&servers, &domain, config.timeout).await;
+    let resolvers = CheckReport::new("resolvers", resolver_findings, start.elapsed());
+    let mut checks = vec![resolvers];
+    // The recipient's MX, through the first resolver that works, as the
+    // host's mail server would ask it.
+    if let Some(first) = verdicts.iter().find(|v| v.working) {
+        config.resolvers = vec![first.server.addr];
+        let dns = Dns::new(&config)?;
+        let start = std::time::Instant::now();
+        let through = format!(
+            "; asked through resolver {} (from {})",
+            first.server.addr, first.server.source
+        );
+        let findings = mailpreflight_checks::mx::check(&dns, &domain)
+            .await
+            .into_iter()
+            .map(|mut f| {
+                f.evidence.insert(0, through.clone());
+                f
+            })
+            .collect();
+        checks.push(CheckReport::new("mx", findings, start.elapsed()));
+    }
+    let mut report = Report {
+        domain: domain.clone(),
+        status: worst(checks.iter().map(|c| c.status)),
+        target: Target {
+            domain,
+            helo: args.helo.clone(),
+            ..Target::default()
+        },
+        checks,
+    };
+    render::sanitize(&mut report);
+    let text = match args.output.format {
+        Format::Table => render::table::render(&report, use_color(args.output.color)),
+        Format::Json => render::json::render(&report),
+        Format::Jsonl => render::json::render_line(&report),
+    };
+    emit(&text)?;
+    Ok(exit_code(std::slice::from_ref(&report), Status::Fail))
+}

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 pub use mailpreflight_checks::testing::{Misbehave, TestDns};
 
 pub fn zones_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/zones").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/zones")
+        .join(name)
 }
 
 /// A server for one folder of zone files.

@@ -217,6 +217,38 @@ codes! {
 
     // --- path -------------------------------------------------------------------
     // (codes of the path check go here)
+    PathResolverOk = "path.resolver_ok", Pass,
+        "This host's resolver answers correctly",
+        "Nothing to do.",
+        "RFC 1034 §5; RFC 5321 §5.1";
+    PathNoResolver = "path.no_resolver", Fail,
+        "No resolver is configured on this host",
+        "Add a working recursive resolver to the host's configuration (/etc/resolv.conf `nameserver` lines; on Windows/Exchange the network adapter's DNS servers).",
+        "RFC 1034 §5";
+    PathResolverTimeout = "path.resolver_timeout", Fail,
+        "A configured resolver does not answer",
+        "Replace the dead resolver in the host's configuration (a retired DNS server is the classic cause of '400 4.4.7 Message delayed'), or remove it.",
+        "RFC 1034 §5; RFC 3463 4.4.7";
+    PathResolverRefused = "path.resolver_refused", Fail,
+        "A configured resolver refuses to answer this host",
+        "Use a resolver that serves this host (REFUSED means it does not recurse for you), or allow this host on it.",
+        "RFC 1035 §4.1.1";
+    PathResolverServfail = "path.resolver_servfail", Fail,
+        "A configured resolver answers SERVFAIL",
+        "Check the resolver (forwarders, DNSSEC validation, upstream reachability); if every resolver SERVFAILs, the recipient domain's DNS is broken instead.",
+        "RFC 1035 §4.1.1; RFC 2308";
+    PathResolverRewrites = "path.resolver_rewrites_nxdomain", Fail,
+        "A configured resolver rewrites NXDOMAIN into an address",
+        "Use a resolver that does not rewrite NXDOMAIN (ISP 'search assist' resolvers do): mail to a mistyped or dead domain will be sent to the rewritten address instead of bouncing.",
+        "RFC 2308; RFC 8499";
+    PathResolversDisagree = "path.resolvers_disagree", Warn,
+        "The configured resolvers give different answers",
+        "Find the resolver with stale or filtered data (a split-horizon or a forwarder with an old cache) and fix or remove it.",
+        "RFC 1034 §5";
+    PathNoWorkingResolver = "path.no_working_resolver", Fail,
+        "No configured resolver works: this host cannot resolve recipients",
+        "Point the host at a working resolver; until then every outbound message waits in the queue (4.4.3 / 4.4.7) and finally bounces.",
+        "RFC 3463 4.4.3, 4.4.7";
 }
 
 #[cfg(test)]
@@ -233,7 +265,11 @@ mod tests {
             let (check, rest) = id.split_once('.').expect("check.name");
             assert!(!check.is_empty() && !rest.is_empty(), "{id}");
             assert!(
-                id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '.' || ch == '-'),
+                id.chars().all(|ch| ch.is_ascii_lowercase()
+                    || ch.is_ascii_digit()
+                    || ch == '_'
+                    || ch == '.'
+                    || ch == '-'),
                 "{id} is not check.snake_case"
             );
             assert!(!rest.contains('.'), "{id} has more than one dot");
@@ -243,11 +279,16 @@ mod tests {
     #[test]
     fn every_code_has_title_and_fix_and_known_check() {
         let mut checks: Vec<&str> = crate::check_ids();
-        checks.push("engine");
+        // `path` is a command of its own, not a check `check` runs.
+        checks.extend(["engine", "path"]);
         for c in Code::ALL {
             assert!(!c.title().is_empty(), "{} has no title", c.id());
             assert!(c.fix().len() > 10, "{} has no fix", c.id());
-            assert!(checks.contains(&c.check()), "{} belongs to no check", c.id());
+            assert!(
+                checks.contains(&c.check()),
+                "{} belongs to no check",
+                c.id()
+            );
             assert_eq!(Code::from_id(c.id()), Some(*c));
         }
     }

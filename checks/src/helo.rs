@@ -33,7 +33,10 @@ impl Check for HeloCheck {
 
     async fn run(&self, ctx: &Ctx) -> Vec<Finding> {
         let Some(helo) = ctx.target.helo.as_deref() else {
-            return vec![Finding::new(Code::HeloNotGiven, "no HELO name given (--helo): the EHLO name was not checked")];
+            return vec![Finding::new(
+                Code::HeloNotGiven,
+                "no HELO name given (--helo): the EHLO name was not checked",
+            )];
         };
         check(&ctx.dns, helo, &ctx.target.ips).await
     }
@@ -52,11 +55,20 @@ pub enum Shape {
 pub fn shape(helo: &str) -> Result<Shape, Finding> {
     let h = helo.trim();
     if let Some(inner) = h.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        let addr = inner.strip_prefix("IPv6:").or_else(|| inner.strip_prefix("ipv6:")).unwrap_or(inner);
+        let addr = inner
+            .strip_prefix("IPv6:")
+            .or_else(|| inner.strip_prefix("ipv6:"))
+            .unwrap_or(inner);
         return match addr.parse::<IpAddr>() {
             Ok(ip) if ip.is_ipv6() == (addr != inner) => Ok(Shape::Literal(ip)),
-            Ok(ip) if ip.is_ipv6() => Err(Finding::new(Code::HeloInvalid, format!("address literal {h} must be written [IPv6:{ip}]"))),
-            _ => Err(Finding::new(Code::HeloInvalid, format!("{h} is not a valid address literal"))),
+            Ok(ip) if ip.is_ipv6() => Err(Finding::new(
+                Code::HeloInvalid,
+                format!("address literal {h} must be written [IPv6:{ip}]"),
+            )),
+            _ => Err(Finding::new(
+                Code::HeloInvalid,
+                format!("{h} is not a valid address literal"),
+            )),
         };
     }
     if let Ok(ip) = h.parse::<IpAddr>() {
@@ -67,21 +79,38 @@ pub fn shape(helo: &str) -> Result<Shape, Finding> {
             Ok(a) => format!("Send the A-label form {a} in EHLO."),
             Err(_) => "Send an ASCII host name (IDNs in A-label, xn--, form).".into(),
         };
-        return Err(Finding::new(Code::HeloInvalid, format!("HELO name {h:?} is not ASCII: EHLO needs the A-label (xn--) form")).fix(fix));
+        return Err(Finding::new(
+            Code::HeloInvalid,
+            format!("HELO name {h:?} is not ASCII: EHLO needs the A-label (xn--) form"),
+        )
+        .fix(fix));
     }
     let name = h.trim_end_matches('.').to_ascii_lowercase();
     if let Err(why) = host_syntax(&name) {
-        return Err(Finding::new(Code::HeloInvalid, format!("HELO name {h:?} is not a valid domain name: {why}")));
+        return Err(Finding::new(
+            Code::HeloInvalid,
+            format!("HELO name {h:?} is not a valid domain name: {why}"),
+        ));
     }
     if !name.contains('.') {
         return Err(Finding::new(Code::HeloNotFqdn, format!("HELO name {h:?} is a single label, not a fully-qualified domain name"))
             .fix(format!("Set the EHLO name to the host's public FQDN, e.g. {}.yourdomain.com (Exchange: the send connector's FQDN; Postfix: smtp_helo_name).", name)));
     }
-    if name.split('.').next_back().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
-        return Err(Finding::new(Code::HeloInvalid, format!("HELO name {h:?} ends in a numeric label; no top-level domain is all digits")));
+    if name
+        .split('.')
+        .next_back()
+        .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(Finding::new(
+            Code::HeloInvalid,
+            format!("HELO name {h:?} ends in a numeric label; no top-level domain is all digits"),
+        ));
     }
     if let Some(why) = non_public_reason(&name) {
-        return Err(Finding::new(Code::HeloNonPublic, format!("HELO name {h} is not a public name: {why}")));
+        return Err(Finding::new(
+            Code::HeloNonPublic,
+            format!("HELO name {h} is not a public name: {why}"),
+        ));
     }
     Ok(Shape::Name(name))
 }
@@ -105,25 +134,53 @@ pub async fn check(dns: &Dns, helo: &str, ips: &[IpAddr]) -> Vec<Finding> {
         Ok(Shape::Name(n)) => n,
     };
     let d = fqdn(&name);
-    let ((a, aaaa), ptrs) = tokio::join!(dns.addresses(&name), join_all(ips.iter().map(|ip| fcrdns(dns, *ip))));
-    let mut ev = dedup([a.evidence(&name, RType::A), aaaa.evidence(&name, RType::Aaaa)].concat());
+    let ((a, aaaa), ptrs) = tokio::join!(
+        dns.addresses(&name),
+        join_all(ips.iter().map(|ip| fcrdns(dns, *ip)))
+    );
+    let mut ev = dedup(
+        [
+            a.evidence(&name, RType::A),
+            aaaa.evidence(&name, RType::Aaaa),
+        ]
+        .concat(),
+    );
     let addrs: Vec<IpAddr> = a.ips().into_iter().chain(aaaa.ips()).collect();
     let mut out = Vec::new();
     if addrs.is_empty() {
         if let Some(f) = a.failure().or(aaaa.failure()) {
-            return vec![Finding::new(Code::HeloLookupFailed, format!("the address of HELO name {d} could not be looked up: {f}")).evidence(ev)];
+            return vec![Finding::new(
+                Code::HeloLookupFailed,
+                format!("the address of HELO name {d} could not be looked up: {f}"),
+            )
+            .evidence(ev)];
         }
-        let example = ips.first().map(|ip| format!(" {} {ip}", if ip.is_ipv4() { "A" } else { "AAAA" })).unwrap_or_default();
-        return vec![Finding::new(Code::HeloDoesNotResolve, format!("HELO name {d} has no A or AAAA record"))
-            .evidence(ev)
-            .fix(format!("Publish `{d}{example}`, or send a name that resolves to the sending IP."))];
+        let example = ips
+            .first()
+            .map(|ip| format!(" {} {ip}", if ip.is_ipv4() { "A" } else { "AAAA" }))
+            .unwrap_or_default();
+        return vec![Finding::new(
+            Code::HeloDoesNotResolve,
+            format!("HELO name {d} has no A or AAAA record"),
+        )
+        .evidence(ev)
+        .fix(format!(
+            "Publish `{d}{example}`, or send a name that resolves to the sending IP."
+        ))];
     }
     if !ips.is_empty() && !ips.iter().any(|ip| addrs.contains(ip)) {
         let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
         let sending: Vec<String> = ips.iter().map(ToString::to_string).collect();
         out.push(
-            Finding::new(Code::HeloNotSendingIp, format!("HELO name {d} resolves to {}, not to the sending IP {}", list.join(", "), sending.join(", ")))
-                .evidence(ev.clone()),
+            Finding::new(
+                Code::HeloNotSendingIp,
+                format!(
+                    "HELO name {d} resolves to {}, not to the sending IP {}",
+                    list.join(", "),
+                    sending.join(", ")
+                ),
+            )
+            .evidence(ev.clone()),
         );
     }
     // The PTR names the rdns check found (the cache makes this free).
@@ -136,11 +193,17 @@ pub async fn check(dns: &Dns, helo: &str, ips: &[IpAddr]) -> Vec<Finding> {
         out.push(
             Finding::new(Code::HeloPtrMismatch, format!("HELO name {d} differs from the PTR name of {ip} ({})", names.join(", ")))
                 .evidence(dedup(ev.clone()))
-                .fix(format!("Use one FQDN for both: send {} in EHLO, or set the PTR of {ip} to {d} (with its A/AAAA record).", names[0])),
+                .fix(format!("Use one FQDN for both: ask the owner of {ip} to set its PTR to {d} (whose A/AAAA is {ip}), or send {} in EHLO if that is your host's real name.", names[0])),
         );
     }
     if out.is_empty() {
-        out.push(Finding::new(Code::HeloOk, format!("HELO name {d} is a public FQDN that resolves to the sending IP")).evidence(ev));
+        out.push(
+            Finding::new(
+                Code::HeloOk,
+                format!("HELO name {d} is a public FQDN that resolves to the sending IP"),
+            )
+            .evidence(ev),
+        );
     }
     out
 }
@@ -160,12 +223,27 @@ mod tests {
         assert_eq!(code("mx.example.internal"), Some("helo.non_public"));
         assert_eq!(code("mail_host!.example.com"), Some("helo.invalid"));
         assert_eq!(code("bücher.example.com"), Some("helo.invalid"));
-        assert_eq!(code(&format!("{}.example.com", "a".repeat(64))), Some("helo.invalid"));
+        assert_eq!(
+            code(&format!("{}.example.com", "a".repeat(64))),
+            Some("helo.invalid")
+        );
         assert_eq!(code("[192.0.2.300]"), Some("helo.invalid"));
         assert_eq!(code("[2001:db8::1]"), Some("helo.invalid"));
-        assert_eq!(shape("[192.0.2.1]").unwrap(), Shape::Literal("192.0.2.1".parse().unwrap()));
-        assert_eq!(shape("[IPv6:2001:db8::1]").unwrap(), Shape::Literal("2001:db8::1".parse().unwrap()));
-        assert_eq!(shape("192.0.2.1").unwrap(), Shape::Bare("192.0.2.1".parse().unwrap()));
-        assert_eq!(shape("Mail.Example.COM.").unwrap(), Shape::Name("mail.example.com".into()));
+        assert_eq!(
+            shape("[192.0.2.1]").unwrap(),
+            Shape::Literal("192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(
+            shape("[IPv6:2001:db8::1]").unwrap(),
+            Shape::Literal("2001:db8::1".parse().unwrap())
+        );
+        assert_eq!(
+            shape("192.0.2.1").unwrap(),
+            Shape::Bare("192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(
+            shape("Mail.Example.COM.").unwrap(),
+            Shape::Name("mail.example.com".into())
+        );
     }
 }

@@ -76,7 +76,14 @@ pub async fn check(dns: &Dns, domain: &str) -> Vec<Finding> {
             return vec![Finding::new(Code::MxNull, format!("{d} publishes a null MX (MX 0 .): it accepts no mail, so replies and bounces cannot reach it")).evidence(ev)];
         }
         // Mixed: report it, and judge the real hosts too.
-        let mut out = vec![Finding::new(Code::MxNullMixed, format!("{d} has a null MX beside {} other MX record(s)", mxs.len() - null.len())).evidence(ev.clone())];
+        let mut out = vec![Finding::new(
+            Code::MxNullMixed,
+            format!(
+                "{d} has a null MX beside {} other MX record(s)",
+                mxs.len() - null.len()
+            ),
+        )
+        .evidence(ev.clone())];
         out.extend(judge_hosts(dns, &d, &mxs, &ev).await);
         return out;
     }
@@ -84,7 +91,12 @@ pub async fn check(dns: &Dns, domain: &str) -> Vec<Finding> {
 }
 
 async fn judge_hosts(dns: &Dns, d: &str, mxs: &[(u16, String)], mx_ev: &[String]) -> Vec<Finding> {
-    let hosts: Vec<Host> = join_all(mxs.iter().filter(|(_, h)| h != ".").map(|(_, h)| judge(dns, h))).await;
+    let hosts: Vec<Host> = join_all(
+        mxs.iter()
+            .filter(|(_, h)| h != ".")
+            .map(|(_, h)| judge(dns, h)),
+    )
+    .await;
     let mut out = Vec::new();
     let mut usable = Vec::new();
     let mut unknown = 0;
@@ -96,7 +108,9 @@ async fn judge_hosts(dns: &Dns, d: &str, mxs: &[(u16, String)], mx_ev: &[String]
                 }
                 usable.push((h.name, ips, h.evidence))
             }
-            Verdict::Unusable(f) => out.push(f.evidence(mx_ev.iter().cloned()).evidence(h.evidence)),
+            Verdict::Unusable(f) => {
+                out.push(f.evidence(mx_ev.iter().cloned()).evidence(h.evidence))
+            }
             Verdict::Unknown(f) => {
                 unknown += 1;
                 out.push(f.evidence(h.evidence))
@@ -105,8 +119,14 @@ async fn judge_hosts(dns: &Dns, d: &str, mxs: &[(u16, String)], mx_ev: &[String]
     }
     if usable.is_empty() && unknown == 0 {
         out.push(
-            Finding::new(Code::MxNoUsableTarget, format!("none of the {} MX host(s) of {d} can receive mail", mxs.len()))
-                .evidence(mx_ev.iter().cloned()),
+            Finding::new(
+                Code::MxNoUsableTarget,
+                format!(
+                    "none of the {} MX host(s) of {d} can receive mail",
+                    mxs.len()
+                ),
+            )
+            .evidence(mx_ev.iter().cloned()),
         );
     } else if out.is_empty() {
         let names: Vec<&str> = usable.iter().map(|(n, _, _)| n.as_str()).collect();
@@ -114,7 +134,13 @@ async fn judge_hosts(dns: &Dns, d: &str, mxs: &[(u16, String)], mx_ev: &[String]
         for (_, _, e) in &usable {
             ev.extend(e.iter().cloned());
         }
-        out.push(Finding::new(Code::MxOk, format!("{d} receives mail at {}", names.join(", "))).evidence(ev));
+        out.push(
+            Finding::new(
+                Code::MxOk,
+                format!("{d} receives mail at {}", names.join(", ")),
+            )
+            .evidence(ev),
+        );
     }
     out
 }
@@ -125,7 +151,10 @@ async fn judge(dns: &Dns, host: &str) -> Host {
     let name = fqdn(host);
     if looks_like_address(host) {
         return Host {
-            verdict: Verdict::Unusable(Finding::new(Code::MxTargetAddress, format!("MX target {name} is an IP address, not a host name"))),
+            verdict: Verdict::Unusable(Finding::new(
+                Code::MxTargetAddress,
+                format!("MX target {name} is an IP address, not a host name"),
+            )),
             name,
             evidence: Vec::new(),
         };
@@ -133,8 +162,13 @@ async fn judge(dns: &Dns, host: &str) -> Host {
     let (a, aaaa) = dns.addresses(host).await;
     let evidence = dedup([a.evidence(host, RType::A), aaaa.evidence(host, RType::Aaaa)].concat());
     if let Some((alias, target)) = a.cnames().next().or_else(|| aaaa.cnames().next()) {
-        let f = Finding::new(Code::MxTargetCname, format!("MX target {name} is an alias (CNAME to {target})"))
-            .fix(format!("Point the MX at {target} instead of the alias {alias}."));
+        let f = Finding::new(
+            Code::MxTargetCname,
+            format!("MX target {name} is an alias (CNAME to {target})"),
+        )
+        .fix(format!(
+            "Point the MX at {target} instead of the alias {alias}."
+        ));
         return Host {
             name,
             evidence,
@@ -144,15 +178,23 @@ async fn judge(dns: &Dns, host: &str) -> Host {
     let ips: Vec<IpAddr> = a.ips().into_iter().chain(aaaa.ips()).collect();
     if ips.is_empty() {
         if let Some(fail) = a.failure().or(aaaa.failure()) {
-            let f = Finding::new(Code::MxLookupFailed, format!("the address of MX host {name} could not be looked up: {fail}"));
+            let f = Finding::new(
+                Code::MxLookupFailed,
+                format!("the address of MX host {name} could not be looked up: {fail}"),
+            );
             return Host {
                 name,
                 evidence,
                 verdict: Verdict::Unknown(f),
             };
         }
-        let f = Finding::new(Code::MxTargetNoAddress, format!("MX host {name} has no A or AAAA record"))
-            .fix(format!("Publish an A/AAAA record for {name}, or remove the MX record that names it."));
+        let f = Finding::new(
+            Code::MxTargetNoAddress,
+            format!("MX host {name} has no A or AAAA record"),
+        )
+        .fix(format!(
+            "Publish an A/AAAA record for {name}, or remove the MX record that names it."
+        ));
         return Host {
             name,
             evidence,
@@ -164,8 +206,17 @@ async fn judge(dns: &Dns, host: &str) -> Host {
         .filter_map(|ip| non_public_ip(*ip).map(|why| format!("{ip} ({why})")))
         .collect();
     if private.len() == ips.len() {
-        let f = Finding::new(Code::MxTargetPrivate, format!("MX host {name} resolves only to non-public addresses: {}", private.join(", ")))
-            .fix(format!("Publish the public address of {name}; the internet cannot reach {}.", private.join(", ")));
+        let f = Finding::new(
+            Code::MxTargetPrivate,
+            format!(
+                "MX host {name} resolves only to non-public addresses: {}",
+                private.join(", ")
+            ),
+        )
+        .fix(format!(
+            "Publish the public address of {name}; the internet cannot reach {}.",
+            private.join(", ")
+        ));
         return Host {
             name,
             evidence,
@@ -175,8 +226,16 @@ async fn judge(dns: &Dns, host: &str) -> Host {
     if !private.is_empty() {
         // Still usable through its public address, but senders may try the
         // private one first and time out.
-        let f = Finding::new(Code::MxTargetPrivate, format!("MX host {name} also resolves to non-public addresses: {}", private.join(", ")))
-            .fix(format!("Remove the non-public address records of {name} from the public zone."));
+        let f = Finding::new(
+            Code::MxTargetPrivate,
+            format!(
+                "MX host {name} also resolves to non-public addresses: {}",
+                private.join(", ")
+            ),
+        )
+        .fix(format!(
+            "Remove the non-public address records of {name} from the public zone."
+        ));
         return Host {
             name,
             evidence,
@@ -199,12 +258,24 @@ async fn implicit_mx(dns: &Dns, domain: &str, mx_ev: Vec<String>) -> Vec<Finding
     let ips: Vec<IpAddr> = a.ips().into_iter().chain(aaaa.ips()).collect();
     if !ips.is_empty() {
         let list: Vec<String> = ips.iter().map(ToString::to_string).collect();
-        return vec![Finding::new(Code::MxImplicit, format!("{d} has no MX; mail to it goes to its own address {} (implicit MX)", list.join(", ")))
-            .evidence(ev)
-            .fix(format!("Publish an MX record, e.g. `{d} MX 10 mail.{d}` with `mail.{d} A ADDRESS`."))];
+        return vec![Finding::new(
+            Code::MxImplicit,
+            format!(
+                "{d} has no MX; mail to it goes to its own address {} (implicit MX)",
+                list.join(", ")
+            ),
+        )
+        .evidence(ev)
+        .fix(format!(
+            "Publish an MX record, e.g. `{d} MX 10 mail.{d}` with `mail.{d} A ADDRESS`."
+        ))];
     }
     if let Some(f) = a.failure().or(aaaa.failure()) {
-        return vec![Finding::new(Code::MxLookupFailed, format!("{d} has no MX and its address could not be looked up: {f}")).evidence(ev)];
+        return vec![Finding::new(
+            Code::MxLookupFailed,
+            format!("{d} has no MX and its address could not be looked up: {f}"),
+        )
+        .evidence(ev)];
     }
     vec![Finding::new(Code::MxNoMailHost, format!("{d} has no MX and no A/AAAA record: replies and bounces to it cannot be delivered"))
         .evidence(ev)
@@ -214,6 +285,9 @@ async fn implicit_mx(dns: &Dns, domain: &str, mx_ev: Vec<String>) -> Vec<Finding
 /// An MX exchange like `192.0.2.1.` or `[192.0.2.1]`: an address where a
 /// name belongs.
 fn looks_like_address(host: &str) -> bool {
-    let h = host.trim_end_matches('.').trim_start_matches('[').trim_end_matches(']');
+    let h = host
+        .trim_end_matches('.')
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     h.parse::<IpAddr>().is_ok()
 }

@@ -18,7 +18,8 @@ pub fn to_domain(input: &str) -> Result<String, String> {
     let ascii = if t.is_ascii() {
         t.to_ascii_lowercase()
     } else {
-        idna::domain_to_ascii(t).map_err(|_| format!("{input:?} is not a valid internationalised domain name"))?
+        idna::domain_to_ascii(t)
+            .map_err(|_| format!("{input:?} is not a valid internationalised domain name"))?
     };
     host_syntax(&ascii).map_err(|why| format!("{input:?} is not a valid domain name: {why}"))?;
     Ok(ascii)
@@ -40,10 +41,19 @@ pub fn host_syntax(name: &str) -> Result<(), String> {
             return Err("empty label (two dots in a row)".into());
         }
         if label.len() > 63 {
-            return Err(format!("label {}… is {} octets, at most 63 allowed", &label[..20.min(label.len())], label.len()));
+            return Err(format!(
+                "label {}… is {} octets, at most 63 allowed",
+                &label[..20.min(label.len())],
+                label.len()
+            ));
         }
-        if let Some(c) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
-            return Err(format!("{c:?} is not allowed in a host name (letters, digits, hyphens)"));
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(format!(
+                "{c:?} is not allowed in a host name (letters, digits, hyphens)"
+            ));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Err(format!("label {label:?} starts or ends with a hyphen"));
@@ -79,14 +89,18 @@ pub fn non_public_reason(name: &str) -> Option<String> {
     let n = name.trim_end_matches('.').to_ascii_lowercase();
     for s in NON_PUBLIC_SUFFIXES {
         if n == *s || n.ends_with(&format!(".{s}")) {
-            return Some(format!(".{s} is a private or special-use suffix, not delegated in the public DNS"));
+            return Some(format!(
+                ".{s} is a private or special-use suffix, not delegated in the public DNS"
+            ));
         }
     }
     match psl::suffix(n.as_bytes()) {
         Some(s) if s.is_known() => None,
         _ => {
             let tld = n.rsplit('.').next().unwrap_or(&n);
-            Some(format!(".{tld} is not a public top-level domain (not in the Public Suffix List)"))
+            Some(format!(
+                ".{tld} is not a public top-level domain (not in the Public Suffix List)"
+            ))
         }
     }
 }
@@ -129,7 +143,7 @@ fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
         [0, ..] => "\"this network\" (RFC 791)",
         [192, 0, 0, _] => "IETF protocol assignments (RFC 6890)",
         [198, b, ..] if b == 18 || b == 19 => "benchmarking (RFC 2544)",
-        [a, ..] if a >= 224 && a < 240 => "multicast",
+        [a, ..] if (224..240).contains(&a) => "multicast",
         [a, ..] if a >= 240 => "reserved (RFC 1112)",
         _ => return None,
     })
@@ -165,7 +179,10 @@ mod tests {
     #[test]
     fn domains_from_users() {
         assert_eq!(to_domain("Example.COM.").unwrap(), "example.com");
-        assert_eq!(to_domain("bücher.example").unwrap(), "xn--bcher-kva.example");
+        assert_eq!(
+            to_domain("bücher.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
         assert!(to_domain("").is_err());
         assert!(to_domain("a..b").is_err());
         assert!(to_domain("192.0.2.1").is_err());

@@ -30,7 +30,10 @@ impl Check for RdnsCheck {
 
     async fn run(&self, ctx: &Ctx) -> Vec<Finding> {
         if ctx.target.ips.is_empty() {
-            return vec![Finding::new(Code::RdnsNoIp, "no sending IP given (--ip): reverse DNS not checked")];
+            return vec![Finding::new(
+                Code::RdnsNoIp,
+                "no sending IP given (--ip): reverse DNS not checked",
+            )];
         }
         join_all(ctx.target.ips.iter().map(|ip| check_ip(&ctx.dns, *ip)))
             .await
@@ -80,7 +83,12 @@ pub async fn fcrdns(dns: &Dns, ip: IpAddr) -> Fcrdns {
 
 async fn check_ip(dns: &Dns, ip: IpAddr) -> Vec<Finding> {
     if let Some(space) = non_public_ip(ip) {
-        return vec![Finding::new(Code::RdnsPrivateIp, format!("{ip} is {space}: receivers will see the address it is translated to, not this one"))];
+        return vec![Finding::new(
+            Code::RdnsPrivateIp,
+            format!(
+                "{ip} is {space}: receivers will see the address it is translated to, not this one"
+            ),
+        )];
     }
     let r = fcrdns(dns, ip).await;
     let rev = fqdn(&reverse_name(ip));
@@ -99,12 +107,27 @@ async fn check_ip(dns: &Dns, ip: IpAddr) -> Vec<Finding> {
     let names = r.ptr.names();
     let mut out = Vec::new();
     if names.len() > 1 {
-        out.push(Finding::new(Code::RdnsMultiplePtr, format!("{ip} has {} PTR records: {}", names.len(), names.join(", "))).evidence(ev.clone()));
+        out.push(
+            Finding::new(
+                Code::RdnsMultiplePtr,
+                format!("{ip} has {} PTR records: {}", names.len(), names.join(", ")),
+            )
+            .evidence(ev.clone()),
+        );
     }
     let family = if ip.is_ipv4() { "A" } else { "AAAA" };
     if r.confirmed.is_empty() {
         if let Some(why) = &r.failed {
-            out.push(Finding::new(Code::RdnsLookupFailed, format!("{ip} has PTR {}, whose address could not be looked up ({why})", names.join(", "))).evidence(ev));
+            out.push(
+                Finding::new(
+                    Code::RdnsLookupFailed,
+                    format!(
+                        "{ip} has PTR {}, whose address could not be looked up ({why})",
+                        names.join(", ")
+                    ),
+                )
+                .evidence(ev),
+            );
         } else {
             out.push(
                 Finding::new(Code::RdnsNotForwardConfirmed, format!("{ip} has PTR {}, which does not resolve back to it", names.join(", ")))
@@ -123,14 +146,40 @@ async fn check_ip(dns: &Dns, ip: IpAddr) -> Vec<Finding> {
         );
     }
     if out.is_empty() {
-        out.push(Finding::new(Code::RdnsOk, format!("{ip} has PTR {name}, which resolves back to it")).evidence(ev));
+        out.push(
+            Finding::new(
+                Code::RdnsOk,
+                format!("{ip} has PTR {name}, which resolves back to it"),
+            )
+            .evidence(ev),
+        );
     }
     out
 }
 
 /// Words ISPs use in names of dynamic or end-user address space.
 const GENERIC_WORDS: &[&str] = &[
-    "dsl", "adsl", "vdsl", "xdsl", "dyn", "dynamic", "dynip", "pool", "dhcp", "cable", "ppp", "pppoe", "client", "dial", "dialup", "broadband", "customer", "cust", "subscriber", "cpe", "unassigned",
+    "dsl",
+    "adsl",
+    "vdsl",
+    "xdsl",
+    "dyn",
+    "dynamic",
+    "dynip",
+    "pool",
+    "dhcp",
+    "cable",
+    "ppp",
+    "pppoe",
+    "client",
+    "dial",
+    "dialup",
+    "broadband",
+    "customer",
+    "cust",
+    "subscriber",
+    "cpe",
+    "unassigned",
 ];
 
 /// Why a PTR name looks like an ISP's generic name for `ip`, if it does.
@@ -155,13 +204,19 @@ pub fn generic(name: &str, ip: IpAddr) -> Option<String> {
             }
             // The last two octets in the host label, e.g. host-2-10.
             let tail = [format!("{}-{}", o[2], o[3]), format!("{}.{}", o[2], o[3])];
-            if tail.iter().any(|t| host.contains(t.as_str())) && host.chars().filter(char::is_ascii_digit).count() >= 4 {
+            if tail.iter().any(|t| host.contains(t.as_str()))
+                && host.chars().filter(char::is_ascii_digit).count() >= 4
+            {
                 return Some("its host label carries the address's octets".into());
             }
         }
         IpAddr::V6(v6) => {
             let segs = v6.segments();
-            let hexes = segs.iter().filter(|s| **s != 0).map(|s| format!("{s:x}")).filter(|s| s.len() >= 3);
+            let hexes = segs
+                .iter()
+                .filter(|s| **s != 0)
+                .map(|s| format!("{s:x}"))
+                .filter(|s| s.len() >= 3);
             let hits = hexes.filter(|h| host.contains(h.as_str())).count();
             if hits >= 2 {
                 return Some("it contains the address's groups".into());
@@ -172,7 +227,9 @@ pub fn generic(name: &str, ip: IpAddr) -> Option<String> {
     for t in &tokens {
         let word = t.trim_end_matches(|c: char| c.is_ascii_digit());
         if GENERIC_WORDS.contains(&word) && (word.len() < t.len() || tokens.len() > 1) {
-            return Some(format!("the word {word:?} with numbers is typical of dynamic or end-user address space"));
+            return Some(format!(
+                "the word {word:?} with numbers is typical of dynamic or end-user address space"
+            ));
         }
     }
     None

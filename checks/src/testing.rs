@@ -64,7 +64,7 @@ impl RequestHandler for Handler {
             let rule = st.rules.get(&name).copied().or_else(|| {
                 st.subtree_rules
                     .iter()
-                    .find(|(k, _)| name == **k || name.ends_with(&format!(".{k}")))
+                    .find(|(k, _)| k.is_empty() || name == **k || name.ends_with(&format!(".{k}")))
                     .map(|(_, v)| *v)
             });
             (rule, st.latency)
@@ -73,7 +73,12 @@ impl RequestHandler for Handler {
             tokio::time::sleep(latency).await;
         }
         let code = match rule {
-            None => return self.catalog.handle_request::<R, T>(request, response_handle).await,
+            None => {
+                return self
+                    .catalog
+                    .handle_request::<R, T>(request, response_handle)
+                    .await
+            }
             Some(Misbehave::Drop) => {
                 let mut meta = Metadata::response_from_request(&request.metadata);
                 meta.response_code = ResponseCode::ServFail;
@@ -85,7 +90,8 @@ impl RequestHandler for Handler {
             Some(Misbehave::ServFail) => ResponseCode::ServFail,
             Some(Misbehave::Refused) => ResponseCode::Refused,
         };
-        let response = MessageResponseBuilder::new(&request.queries, None).error_msg(&request.metadata, code);
+        let response =
+            MessageResponseBuilder::new(&request.queries, None).error_msg(&request.metadata, code);
         match response_handle.send_response(response).await {
             Ok(info) => info,
             Err(_) => {
@@ -148,7 +154,9 @@ impl TestDns {
                     catalog.upsert(LowerName::from(&origin), vec![Arc::new(handler)]);
                 }
                 let handler = Handler { catalog, state: st };
-                let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
+                let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind udp");
                 let addr = udp.local_addr().expect("udp addr");
                 // TCP on the same port, for truncated answers.
                 let tcp = tokio::net::TcpListener::bind(addr).await.expect("bind tcp");
@@ -175,7 +183,12 @@ impl TestDns {
 
     /// Queries received for `name` and `rtype` (e.g. "TXT").
     pub fn count(&self, name: &str, rtype: &str) -> u64 {
-        self.with_state(|s| s.counts.get(&(normalize(name), rtype.to_string())).copied().unwrap_or(0))
+        self.with_state(|s| {
+            s.counts
+                .get(&(normalize(name), rtype.to_string()))
+                .copied()
+                .unwrap_or(0)
+        })
     }
 
     /// All queries received.
@@ -192,7 +205,7 @@ impl TestDns {
         self.with_state(|s| s.rules.insert(normalize(name), how));
     }
 
-    /// Every query at or under `name` misbehaves.
+    /// Every query at or under `name` misbehaves (`""`: every query).
     pub fn misbehave_under(&self, name: &str, how: Misbehave) {
         self.with_state(|s| s.subtree_rules.insert(normalize(name), how));
     }

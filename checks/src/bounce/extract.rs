@@ -295,8 +295,8 @@ fn find_units(lines: &[&str]) -> Vec<Unit> {
 /// the leading `<address>:` and the wrappers NDRs put round it removed.
 fn clean_diagnostic(text: &str) -> String {
     let prefix = regex!(r"(?:^|[\s;])(?:[245][0-9]{2}[ -])?#?[245]\.[0-9]{1,3}\.[0-9]{1,3}\s|^[245][0-9]{2}(?:[ -]|$)|\s[245][0-9]{2}-");
-    let mut s = prefix.replace_all(text, " ").to_string();
-    s = regex!(r"^\s*(?:smtp;\s*)?").replace(&s, "").to_string();
+    let text = regex!(r"(?i)\b(?:smtp|x-postfix|x-unix|x-local);\s*").replace_all(text, " ");
+    let mut s = prefix.replace_all(&text, " ").to_string();
     let lead_addr = Regex::new(&format!(r"^\s*<?{ADDR}>?(?::|\.\.\.)\s*")).ok();
     if let Some(r) = lead_addr {
         s = r.replace(&s, "").to_string();

@@ -18,8 +18,11 @@ pub(super) struct Live {
 impl Live {
     pub(super) fn new(config: &DnsConfig) -> Result<Live, OurError> {
         let rc = if config.resolvers.is_empty() {
-            let (rc, _) = hickory_resolver::system_conf::read_system_conf()
-                .map_err(|e| OurError::Resolver(format!("cannot read the system resolver configuration: {e}")))?;
+            let (rc, _) = hickory_resolver::system_conf::read_system_conf().map_err(|e| {
+                OurError::Resolver(format!(
+                    "cannot read the system resolver configuration: {e}"
+                ))
+            })?;
             // Our names are absolute: no search list, no domain.
             ResolverConfig::from_name_servers(rc.name_servers().to_vec())
         } else {
@@ -61,10 +64,13 @@ impl Live {
         match self.resolver.lookup(hname, to_record_type(rtype)).await {
             Ok(lookup) => {
                 let recs: Vec<Record> = lookup.answers().iter().filter_map(from_hickory).collect();
-                let wanted = recs.iter().any(|r| r.rtype() == rtype.as_str() || rtype == RType::Cname);
+                let wanted = recs
+                    .iter()
+                    .any(|r| r.rtype() == rtype.as_str() || rtype == RType::Cname);
                 if wanted {
                     Answer::Records(Arc::from(recs))
-                } else if !recs.is_empty() && recs.iter().all(|r| matches!(r.data, RData::Cname(_))) {
+                } else if !recs.is_empty() && recs.iter().all(|r| matches!(r.data, RData::Cname(_)))
+                {
                     // An alias with nothing behind it of this type.
                     Answer::NoData(Arc::from(recs))
                 } else {
@@ -85,8 +91,12 @@ fn classify(e: &NetError) -> Answer {
                 Answer::NoData(Arc::from(Vec::new()))
             }
         }
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => Answer::Failed(Failure::ServFail),
-        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => Answer::Failed(Failure::Refused),
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => {
+            Answer::Failed(Failure::ServFail)
+        }
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => {
+            Answer::Failed(Failure::Refused)
+        }
         NetError::Dns(DnsError::ResponseCode(ResponseCode::NXDomain)) => Answer::NxDomain,
         NetError::Timeout => Answer::Failed(Failure::Timeout),
         other => {

@@ -69,7 +69,10 @@ impl fmt::Display for RType {
 pub enum RData {
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
-    Mx { preference: u16, exchange: String },
+    Mx {
+        preference: u16,
+        exchange: String,
+    },
     /// The character-strings as sent, not yet joined (RFC 7208 §3.3 joins
     /// them; a linter needs to see each one).
     Txt(Vec<Vec<u8>>),
@@ -77,7 +80,10 @@ pub enum RData {
     Cname(String),
     Ns(String),
     /// Any other type, in presentation format.
-    Other { rtype: String, text: String },
+    Other {
+        rtype: String,
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,7 +310,10 @@ impl Answer {
 /// AAAA answer), first occurrence kept.
 pub fn dedup(lines: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
-    lines.into_iter().filter(|l| seen.insert(l.clone())).collect()
+    lines
+        .into_iter()
+        .filter(|l| seen.insert(l.clone()))
+        .collect()
 }
 
 /// `name` with exactly one trailing dot.
@@ -345,6 +354,13 @@ pub struct DnsConfig {
     pub offline: bool,
     /// Most queries one budget (one domain's run) may send.
     pub budget: u64,
+    /// Most queries in flight at once (bounds sockets and file descriptors).
+    pub max_inflight: usize,
+    /// Most queries sent per second; `None` for no limit.
+    pub qps: Option<u32>,
+    /// Answers the cache keeps before it starts forgetting the least
+    /// recently asked ones (bulk runs over millions of domains stay flat).
+    pub cache_capacity: usize,
 }
 
 impl Default for DnsConfig {
@@ -356,6 +372,9 @@ impl Default for DnsConfig {
             zones: Vec::new(),
             offline: false,
             budget: 2_000,
+            max_inflight: 256,
+            qps: None,
+            cache_capacity: 100_000,
         }
     }
 }
@@ -380,8 +399,55 @@ type Key = (String, RType);
 struct Shared {
     live: Option<live::Live>,
     zones: Vec<Zone>,
-    cache: Mutex<HashMap<Key, Arc<OnceCell<Answer>>>>,
+    cache: Mutex<Cache>,
     sent: AtomicU64,
+    inflight: tokio::sync::Semaphore,
+    pacer: Option<Pacer>,
+}
+
+type Slot = Arc<OnceCell<Answer>>;
+
+/// Two generations: new answers go into `young`; when it is full, `young`
+/// becomes `old` and the previous `old` is dropped. An answer asked again
+/// while old moves back to young, so what many domains share (an ESP's SPF
+/// include tree) stays, and memory is bounded by twice the capacity.
+struct Cache {
+    young: HashMap<Key, Slot>,
+    old: HashMap<Key, Slot>,
+    capacity: usize,
+}
+
+impl Cache {
+    fn slot(&mut self, key: &Key) -> Slot {
+        if let Some(s) = self.young.get(key) {
+            return s.clone();
+        }
+        let slot = self.old.remove(key).unwrap_or_default();
+        if self.young.len() >= self.capacity {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(key.clone(), slot.clone());
+        slot
+    }
+}
+
+/// Spaces queries evenly to stay under a rate.
+struct Pacer {
+    interval: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pacer {
+    async fn wait(&self) {
+        let at = {
+            let mut next = self.next.lock().await;
+            let now = tokio::time::Instant::now();
+            let at = (*next).max(now);
+            *next = at + self.interval;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
 }
 
 /// The shared DNS client. Cheap to clone; clones share the cache and, unless
@@ -420,8 +486,17 @@ impl Dns {
             shared: Arc::new(Shared {
                 live,
                 zones,
-                cache: Mutex::new(HashMap::new()),
+                cache: Mutex::new(Cache {
+                    young: HashMap::new(),
+                    old: HashMap::new(),
+                    capacity: config.cache_capacity.max(1),
+                }),
                 sent: AtomicU64::new(0),
+                inflight: tokio::sync::Semaphore::new(config.max_inflight.max(1)),
+                pacer: config.qps.filter(|q| *q > 0).map(|q| Pacer {
+                    interval: Duration::from_secs_f64(1.0 / f64::from(q)),
+                    next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+                }),
             }),
             budget: Arc::new(Budget {
                 max: config.budget,
@@ -459,7 +534,7 @@ impl Dns {
         let key = (normalize(name), rtype);
         let cell = {
             let mut cache = self.shared.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache.entry(key.clone()).or_default().clone()
+            cache.slot(&key)
         };
         cell.get_or_init(|| self.ask(&key.0, rtype)).await.clone()
     }
@@ -485,6 +560,11 @@ impl Dns {
             let answer = if let Some(zone) = self.shared.zones.iter().find(|z| z.covers(&current)) {
                 zone.lookup(&current, rtype).await
             } else if let Some(live) = &self.shared.live {
+                // Closed only on drop, so acquire cannot fail while we run.
+                let _permit = self.shared.inflight.acquire().await;
+                if let Some(p) = &self.shared.pacer {
+                    p.wait().await;
+                }
                 live.lookup(&current, rtype).await
             } else {
                 Answer::Failed(Failure::Offline)
@@ -504,7 +584,12 @@ impl Dns {
                 }
                 _ => return prepend(chain, answer),
             };
-            if chain.iter().filter(|r| normalize(&r.name) == normalize(&next)).count() > 0 {
+            if chain
+                .iter()
+                .filter(|r| normalize(&r.name) == normalize(&next))
+                .count()
+                > 0
+            {
                 // A CNAME loop: the chain came back to a name it passed. A
                 // recursive resolver answers this with no data; so do we,
                 // keeping the chain for the evidence.
@@ -558,4 +643,33 @@ pub fn check_name(name: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: &str) -> Key {
+        (n.to_string(), RType::A)
+    }
+
+    #[test]
+    fn the_cache_keeps_what_is_asked_again_and_stays_bounded() {
+        let mut c = Cache {
+            young: HashMap::new(),
+            old: HashMap::new(),
+            capacity: 2,
+        };
+        let a = c.slot(&key("a"));
+        c.slot(&key("b"));
+        c.slot(&key("c")); // young was full: a, b are now old
+        assert!(
+            Arc::ptr_eq(&a, &c.slot(&key("a"))),
+            "a survives when asked again"
+        );
+        for i in 0..100 {
+            c.slot(&key(&format!("n{i}")));
+        }
+        assert!(c.young.len() + c.old.len() <= 4);
+    }
 }

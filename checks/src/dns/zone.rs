@@ -14,9 +14,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use hickory_proto::rr::rdata::{self, NULL, SOA};
-use hickory_proto::rr::{LowerName, Name, RData as HRData, Record as HRecord, RecordSet, RecordType, RrKey};
+use hickory_proto::rr::{
+    LowerName, Name, RData as HRData, Record as HRecord, RecordSet, RecordType, RrKey,
+};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
-use hickory_server::zone_handler::{AxfrPolicy, LookupControlFlow, LookupError, LookupOptions, ZoneHandler, ZoneType};
+use hickory_server::zone_handler::{
+    AxfrPolicy, LookupControlFlow, LookupError, LookupOptions, ZoneHandler, ZoneType,
+};
 
 use super::{fqdn, normalize, Answer, Failure, RData, RType, Record};
 
@@ -60,11 +64,12 @@ impl Zone {
 
     /// Reads master-file text; `path` is only for messages.
     pub fn parse(text: &str, path: &Path, origin: Option<&str>) -> Result<Zone, ZoneError> {
-        let (origin, records) = parse_master(text, origin).map_err(|(line, message)| ZoneError {
-            path: path.to_path_buf(),
-            line,
-            message,
-        })?;
+        let (origin, records) =
+            parse_master(text, origin).map_err(|(line, message)| ZoneError {
+                path: path.to_path_buf(),
+                line,
+                message,
+            })?;
         let handler = build_handler(&origin, &records).map_err(|message| ZoneError {
             path: path.to_path_buf(),
             line: 0,
@@ -109,12 +114,19 @@ impl Zone {
     /// Answers as an authoritative server for this zone would.
     pub async fn lookup(&self, name: &str, rtype: RType) -> Answer {
         let Ok(hname) = to_name(name) else {
-            return Answer::Failed(Failure::InvalidName(format!("cannot form a DNS name from {name:?}")));
+            return Answer::Failed(Failure::InvalidName(format!(
+                "cannot form a DNS name from {name:?}"
+            )));
         };
         let lower = LowerName::from(&hname);
         let flow = self
             .handler
-            .lookup(&lower, to_record_type(rtype), None, LookupOptions::default())
+            .lookup(
+                &lower,
+                to_record_type(rtype),
+                None,
+                LookupOptions::default(),
+            )
             .await;
         let result = match flow {
             LookupControlFlow::Continue(r) | LookupControlFlow::Break(r) => r,
@@ -123,11 +135,11 @@ impl Zone {
         match result {
             Ok(lookup) => {
                 let recs: Vec<Record> = lookup.iter().filter_map(from_hickory).collect();
-                if recs.is_empty() {
-                    Answer::NoData(Arc::from(Vec::new()))
-                } else if rtype != RType::Cname && recs.iter().all(|r| matches!(r.data, RData::Cname(_))) {
-                    Answer::Records(recs.into())
-                } else if recs.iter().any(|r| rtype_matches(r, rtype)) {
+                // A bare CNAME chain counts as records: the client follows it.
+                let alias_only = rtype != RType::Cname
+                    && !recs.is_empty()
+                    && recs.iter().all(|r| matches!(r.data, RData::Cname(_)));
+                if alias_only || recs.iter().any(|r| rtype_matches(r, rtype)) {
                     Answer::Records(recs.into())
                 } else {
                     Answer::NoData(recs.into())
@@ -136,7 +148,7 @@ impl Zone {
             Err(e) if e.is_nx_domain() => Answer::NxDomain,
             Err(LookupError::NameExists) => Answer::NoData(Arc::from(Vec::new())),
             Err(e) if e.is_no_records_found() => Answer::NoData(Arc::from(Vec::new())),
-            Err(LookupError::ResponseCode(c)) if c == hickory_proto::op::ResponseCode::Refused => {
+            Err(LookupError::ResponseCode(hickory_proto::op::ResponseCode::Refused)) => {
                 Answer::Failed(Failure::Refused)
             }
             Err(e) => Answer::Failed(Failure::Other(e.to_string())),
@@ -180,7 +192,11 @@ pub(crate) fn to_name(name: &str) -> Result<Name, String> {
 /// A hickory record in our terms; `None` for what the checks never read (SOA).
 pub(crate) fn from_hickory(r: &HRecord) -> Option<Record> {
     let name = r.name.to_ascii().to_ascii_lowercase();
-    let name = if name.ends_with('.') { name } else { format!("{name}.") };
+    let name = if name.ends_with('.') {
+        name
+    } else {
+        format!("{name}.")
+    };
     let host = |n: &Name| {
         let s = n.to_ascii().to_ascii_lowercase();
         if s.ends_with('.') {
@@ -237,7 +253,9 @@ fn to_hickory(r: &Record, origin: &Name) -> Result<HRecord, String> {
             preference,
             exchange,
         } => HRData::MX(rdata::MX::new(*preference, host(exchange)?)),
-        RData::Txt(parts) => HRData::TXT(rdata::TXT::from_bytes(parts.iter().map(|p| p.as_slice()).collect())),
+        RData::Txt(parts) => HRData::TXT(rdata::TXT::from_bytes(
+            parts.iter().map(|p| p.as_slice()).collect(),
+        )),
         RData::Ptr(n) => HRData::PTR(rdata::PTR(host(n)?)),
         RData::Cname(n) => HRData::CNAME(rdata::CNAME(host(n)?)),
         RData::Ns(n) => HRData::NS(rdata::NS(host(n)?)),
@@ -325,7 +343,10 @@ struct Tok {
 
 /// Splits master-file text into logical lines (parentheses joined), each a
 /// list of tokens; a line that starts with white space has an empty owner.
-fn logical_lines(text: &str) -> Result<Vec<(usize, bool, Vec<Tok>)>, (usize, String)> {
+/// A logical line: where it starts, whether its owner is blank, its tokens.
+type Line = (usize, bool, Vec<Tok>);
+
+fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -389,7 +410,10 @@ fn logical_lines(text: &str) -> Result<Vec<(usize, bool, Vec<Tok>)>, (usize, Str
                             i += used;
                         }
                         b'\n' => {
-                            return Err((start_line, "quoted string runs past the end of the line".into()));
+                            return Err((
+                                start_line,
+                                "quoted string runs past the end of the line".into(),
+                            ));
                         }
                         other => {
                             s.push(other);
@@ -406,7 +430,12 @@ fn logical_lines(text: &str) -> Result<Vec<(usize, bool, Vec<Tok>)>, (usize, Str
             _ => {
                 let start_line = line;
                 let mut s = Vec::new();
-                while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"') {
+                while i < b.len()
+                    && !matches!(
+                        b[i],
+                        b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"'
+                    )
+                {
                     if b[i] == b'\\' {
                         let (byte, used) = unescape(&b[i..]).map_err(|m| (line, m))?;
                         s.push(byte);
@@ -441,7 +470,10 @@ fn unescape(b: &[u8]) -> Result<(u8, usize), String> {
             let Some(d) = digits else {
                 return Err("\\DDD escape needs three digits".into());
             };
-            let v: u32 = std::str::from_utf8(d).unwrap_or("999").parse().unwrap_or(999);
+            let v: u32 = std::str::from_utf8(d)
+                .unwrap_or("999")
+                .parse()
+                .unwrap_or(999);
             if v > 255 {
                 return Err(format!("\\{} is not a byte", String::from_utf8_lossy(d)));
             }
@@ -455,12 +487,19 @@ fn unescape(b: &[u8]) -> Result<(u8, usize), String> {
 /// TXT-style character-strings from presentation text (`"a" "b"` or bare).
 pub fn parse_txt_strings(text: &str) -> Result<Vec<Vec<u8>>, String> {
     let lines = logical_lines(text).map_err(|(_, m)| m)?;
-    Ok(lines.into_iter().flat_map(|(_, _, t)| t).map(|t| t.text).collect())
+    Ok(lines
+        .into_iter()
+        .flat_map(|(_, _, t)| t)
+        .map(|t| t.text)
+        .collect())
 }
 
 const CLASSES: [&str; 4] = ["IN", "CH", "HS", "CS"];
 
-fn parse_master(text: &str, given_origin: Option<&str>) -> Result<(String, Vec<ZoneRecord>), (usize, String)> {
+fn parse_master(
+    text: &str,
+    given_origin: Option<&str>,
+) -> Result<(String, Vec<ZoneRecord>), (usize, String)> {
     let mut origin: Option<String> = given_origin.map(normalize);
     let mut default_ttl: Option<u32> = None;
     let mut last_owner: Option<String> = None;
@@ -471,27 +510,43 @@ fn parse_master(text: &str, given_origin: Option<&str>) -> Result<(String, Vec<Z
         if !blank_owner && first.starts_with('$') {
             match first.to_ascii_uppercase().as_str() {
                 "$ORIGIN" => {
-                    let o = toks.get(1).map(word).ok_or((line, "$ORIGIN needs a name".to_string()))?;
+                    let o = toks
+                        .get(1)
+                        .map(word)
+                        .ok_or((line, "$ORIGIN needs a name".to_string()))?;
                     origin = Some(absolute(&o, origin.as_deref()).map_err(|m| (line, m))?);
                 }
                 "$TTL" => {
-                    let t = toks.get(1).map(word).ok_or((line, "$TTL needs a value".to_string()))?;
-                    default_ttl = Some(parse_ttl(&t).ok_or((line, format!("$TTL {t:?} is not a TTL")))?);
+                    let t = toks
+                        .get(1)
+                        .map(word)
+                        .ok_or((line, "$TTL needs a value".to_string()))?;
+                    default_ttl =
+                        Some(parse_ttl(&t).ok_or((line, format!("$TTL {t:?} is not a TTL")))?);
                 }
-                "$INCLUDE" => return Err((line, "$INCLUDE is not supported: pass each file with --zone".into())),
+                "$INCLUDE" => {
+                    return Err((
+                        line,
+                        "$INCLUDE is not supported: pass each file with --zone".into(),
+                    ))
+                }
                 other => return Err((line, format!("unknown directive {other}"))),
             }
             continue;
         }
         let mut rest = &toks[..];
         let owner = if blank_owner {
-            last_owner
-                .clone()
-                .ok_or((line, "record with no owner name and no previous owner".to_string()))?
+            last_owner.clone().ok_or((
+                line,
+                "record with no owner name and no previous owner".to_string(),
+            ))?
         } else {
             rest = &rest[1..];
             let o = if first == "@" {
-                origin.clone().ok_or((line, "'@' used but no origin is known (add $ORIGIN or ORIGIN=FILE)".to_string()))?
+                origin.clone().ok_or((
+                    line,
+                    "'@' used but no origin is known (add $ORIGIN or ORIGIN=FILE)".to_string(),
+                ))?
             } else {
                 absolute(&first, origin.as_deref()).map_err(|m| (line, m))?
             };
@@ -508,8 +563,11 @@ fn parse_master(text: &str, given_origin: Option<&str>) -> Result<(String, Vec<Z
         while idx < rest.len() && idx < 2 {
             let w = word(&rest[idx]);
             if CLASSES.contains(&w.to_ascii_uppercase().as_str()) {
-                if w.to_ascii_uppercase() != "IN" {
-                    return Err((rest[idx].line, format!("class {w} is not supported (only IN)")));
+                if !w.eq_ignore_ascii_case("IN") {
+                    return Err((
+                        rest[idx].line,
+                        format!("class {w} is not supported (only IN)"),
+                    ));
                 }
                 idx += 1;
             } else if let Some(t) = parse_ttl(&w) {
@@ -548,7 +606,10 @@ fn parse_master(text: &str, given_origin: Option<&str>) -> Result<(String, Vec<Z
     for r in &records {
         let n = normalize(&r.record.name);
         if !(origin.is_empty() || n == origin || n.ends_with(&format!(".{origin}"))) {
-            return Err((r.line, format!("{} is outside the zone {}", r.record.name, fqdn(&origin))));
+            return Err((
+                r.line,
+                format!("{} is outside the zone {}", r.record.name, fqdn(&origin)),
+            ));
         }
     }
     Ok((origin, records))
@@ -557,7 +618,9 @@ fn parse_master(text: &str, given_origin: Option<&str>) -> Result<(String, Vec<Z
 /// A name made absolute against the origin; lower case, no trailing dot.
 fn absolute(name: &str, origin: Option<&str>) -> Result<String, String> {
     if name == "@" {
-        return origin.map(str::to_string).ok_or_else(|| "'@' used but no origin is known".into());
+        return origin
+            .map(str::to_string)
+            .ok_or_else(|| "'@' used but no origin is known".into());
     }
     let n = if let Some(abs) = name.strip_suffix('.') {
         abs.to_ascii_lowercase()
@@ -567,8 +630,8 @@ fn absolute(name: &str, origin: Option<&str>) -> Result<String, String> {
             Some(o) => format!("{}.{o}", name.to_ascii_lowercase()),
             None => {
                 return Err(format!(
-                    "relative name {name:?} but no origin is known (add $ORIGIN, or pass ORIGIN=FILE)"
-                ))
+                "relative name {name:?} but no origin is known (add $ORIGIN, or pass ORIGIN=FILE)"
+            ))
             }
         }
     };
@@ -622,7 +685,10 @@ fn parse_rdata(rtype: &str, data: &[Tok], origin: Option<&str>) -> Result<RData,
     };
     let exact = |n: usize| -> Result<(), String> {
         if data.len() != n {
-            Err(format!("{rtype} record takes {n} field(s), found {}", data.len()))
+            Err(format!(
+                "{rtype} record takes {n} field(s), found {}",
+                data.len()
+            ))
         } else {
             Ok(())
         }
@@ -637,14 +703,22 @@ fn parse_rdata(rtype: &str, data: &[Tok], origin: Option<&str>) -> Result<RData,
         "AAAA" => {
             exact(1)?;
             let w = word(0)?;
-            RData::Aaaa(Ipv6Addr::from_str(&w).map_err(|_| format!("{w:?} is not an IPv6 address"))?)
+            RData::Aaaa(
+                Ipv6Addr::from_str(&w).map_err(|_| format!("{w:?} is not an IPv6 address"))?,
+            )
         }
         "MX" => {
             exact(2)?;
             let p = word(0)?;
             RData::Mx {
-                preference: p.parse().map_err(|_| format!("MX preference {p:?} is not a number 0-65535"))?,
-                exchange: if word(1)? == "." { ".".into() } else { host(&word(1)?)? },
+                preference: p
+                    .parse()
+                    .map_err(|_| format!("MX preference {p:?} is not a number 0-65535"))?,
+                exchange: if word(1)? == "." {
+                    ".".into()
+                } else {
+                    host(&word(1)?)?
+                },
             }
         }
         "TXT" => {
@@ -734,23 +808,36 @@ mod tests {
         .unwrap();
         assert_eq!(z.origin(), "example.test");
         let lines: Vec<String> = z.records().iter().map(|r| r.record.to_zone()).collect();
-        assert!(lines.contains(&"example.test. MX 20 mail2.example.net.".to_string()), "{lines:?}");
+        assert!(
+            lines.contains(&"example.test. MX 20 mail2.example.net.".to_string()),
+            "{lines:?}"
+        );
         assert!(lines.contains(&"mail.example.test. A 192.0.2.1".to_string()));
         assert!(lines.contains(&"example.test. TXT \"v=spf1 \" \"-all\"".to_string()));
-        let mx = z.records().iter().find(|r| r.record.to_zone().contains("MX 20")).unwrap();
+        let mx = z
+            .records()
+            .iter()
+            .find(|r| r.record.to_zone().contains("MX 20"))
+            .unwrap();
         assert_eq!(mx.line, 5);
     }
 
     #[test]
     fn errors_carry_the_line() {
-        let e = zone("$ORIGIN example.test.\n@ MX 10 mail\nmail A 300.1.1.1\n").err().unwrap();
+        let e = zone("$ORIGIN example.test.\n@ MX 10 mail\nmail A 300.1.1.1\n")
+            .err()
+            .unwrap();
         assert_eq!(e.line, 3, "{e}");
         assert!(e.message.contains("IPv4"), "{e}");
-        let e = zone("$ORIGIN example.test.\n@ TXT \"unterminated\n").err().unwrap();
+        let e = zone("$ORIGIN example.test.\n@ TXT \"unterminated\n")
+            .err()
+            .unwrap();
         assert_eq!(e.line, 2);
         let e = zone("$ORIGIN example.test.\n@ BOGUS x\n").err().unwrap();
         assert!(e.message.contains("unknown record type"), "{e}");
-        let e = zone("$ORIGIN example.test.\nx.example.org. A 192.0.2.1\n").err().unwrap();
+        let e = zone("$ORIGIN example.test.\nx.example.org. A 192.0.2.1\n")
+            .err()
+            .unwrap();
         assert!(e.message.contains("outside"), "{e}");
     }
 
@@ -761,12 +848,27 @@ mod tests {
              a.b.c TXT \"x\"\n*.wild TXT \"w\"\nold SPF \"v=spf1 -all\"\n",
         )
         .unwrap();
-        assert!(matches!(z.lookup("mail.example.test", RType::A).await, Answer::Records(_)));
-        assert!(matches!(z.lookup("mail.example.test", RType::Aaaa).await, Answer::NoData(_)));
-        assert_eq!(z.lookup("nope.example.test", RType::A).await, Answer::NxDomain);
+        assert!(matches!(
+            z.lookup("mail.example.test", RType::A).await,
+            Answer::Records(_)
+        ));
+        assert!(matches!(
+            z.lookup("mail.example.test", RType::Aaaa).await,
+            Answer::NoData(_)
+        ));
+        assert_eq!(
+            z.lookup("nope.example.test", RType::A).await,
+            Answer::NxDomain
+        );
         // An empty non-terminal exists.
-        assert!(matches!(z.lookup("b.c.example.test", RType::Txt).await, Answer::NoData(_)));
-        assert_eq!(z.lookup("x.wild.example.test", RType::Txt).await.txts(), vec!["w".to_string()]);
+        assert!(matches!(
+            z.lookup("b.c.example.test", RType::Txt).await,
+            Answer::NoData(_)
+        ));
+        assert_eq!(
+            z.lookup("x.wild.example.test", RType::Txt).await.txts(),
+            vec!["w".to_string()]
+        );
         let a = z.lookup("alias.example.test", RType::A).await;
         assert_eq!(a.cnames().count(), 1, "{a:?}");
         assert_eq!(
