@@ -270,12 +270,23 @@ pub(crate) struct Evidence<'a> {
     pub kind: Kind,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum When {
+    Always,
+    /// Only when the failure is temporary (4.x.x or a delay): a 5xx is never
+    /// greylisting, and "service unavailable" in a 5xx is boilerplate.
+    Temporary,
+    Permanent,
+    /// Only for a text no specific rule (weight 80 and up) explained:
+    /// "Recipient address rejected: Greylisted" is greylisting, not an
+    /// unknown recipient.
+    Fallback,
+}
+
 struct TextRule {
     cause: &'static str,
     weight: u8,
-    /// Only when the failure is temporary (4.x.x or a delay): a 5xx is never
-    /// greylisting, and "service unavailable" in a 5xx is boilerplate.
-    transient_only: bool,
+    when: When,
     re: Regex,
 }
 
@@ -283,185 +294,192 @@ fn text_rules() -> &'static [TextRule] {
     static RULES: OnceLock<Vec<TextRule>> = OnceLock::new();
     RULES.get_or_init(|| {
         let mut v = Vec::new();
-        let mut add = |cause: &'static str, weight: u8, transient_only: bool, pat: &str| {
+        let mut add = |cause: &'static str, weight: u8, when: When, pat: &str| {
             let re = Regex::new(&format!("(?i){pat}")).expect("cause rule");
-            v.push(TextRule { cause, weight, transient_only, re });
+            v.push(TextRule { cause, weight, when, re });
         };
         add(
             "recipient_unknown",
             92,
-            false,
+            When::Always,
             r"user unknown|unknown user|no such (?:user|mailbox|recipient|address|person)|mailbox (?:not found|does not exist|doesn't exist)|(?:account|address|recipient|mailbox|user)(?: that you tried to reach)? (?:does not|doesn't) exist|recipient not found|recipientnotfound|recipnotfound|invalid (?:recipient|mailbox)|address (?:couldn't|could not) be found|unrouteable address|user not found|no mailbox here|does not like recipient|doesn't have an? \S+ account|unknown recipient|recipient address rejected: (?:user unknown|unknown|undeliverable|invalid)|not a valid (?:recipient|mailbox)|no longer (?:exists|valid)",
         );
-        add("recipient_unknown", 55, false, r"recipient address rejected|mailbox unavailable");
-        add("recipient_restricted", 50, false, r"recipient address rejected");
+        add("recipient_unknown", 55, When::Fallback, r"recipient address rejected|mailbox unavailable");
+        add("recipient_restricted", 50, When::Fallback, r"recipient address rejected");
+        add("recipient_unknown", 55, When::Always, r"recipient address rejected: access denied");
         add(
             "recipient_restricted",
             85,
-            false,
+            When::Always,
             r"recipient address rejected: access denied|not (?:authorized|allowed|permitted) to send (?:to|mail to|messages to)|only accepts? (?:mail|messages) from|accepts messages only from|you do not have permission|not authenticated for (?:the )?(?:group|mailbox|public folder|mail user)|restricted to (?:internal|authorized)|sender is not (?:allowed|authorized)",
         );
-        add("recipient_restricted", 40, false, r"access denied|delivery not authorized");
+        add("recipient_restricted", 40, When::Fallback, r"access denied|delivery not authorized");
         add(
             "recipient_mailbox_disabled",
             90,
-            false,
+            When::Always,
             r"(?:mailbox|account) (?:is |has been )?(?:disabled|deactivated|suspended|inactive|locked)|inactive (?:account|mailbox|user)|this mailbox is disabled|mailbox (?:is )?not active",
         );
         add(
             "recipient_mailbox_full",
             92,
-            false,
+            When::Always,
             r"mailbox (?:is )?full|over ?quota|quota (?:exceeded|limit)|exceeded (?:the |its |their )?(?:storage|quota)|insufficient (?:system )?storage|mailbox size limit|inbox is full|out of storage|storage allocation|mailbox (?:has )?exceeded",
         );
         add(
             "message_too_large",
             90,
-            false,
+            When::Always,
             r"message (?:size )?(?:is )?too (?:big|large)|message size exceeds|size exceeds|exceeds (?:the )?(?:maximum|fixed|allowed) (?:message )?size|message length exceeds|too big for system|size limit",
         );
         add(
             "recipient_domain_invalid",
             82,
-            false,
-            r"(?:recipient|destination) domain (?:not found|does not exist|invalid)|no such domain|domain (?:name )?(?:not found|does not exist)|null mx|domain (?:does not|doesn't) accept mail|no mx (?:record|host)s? (?:for|found)|unrouteable domain|host or domain name not found",
+            When::Always,
+            r"(?:recipient|destination) domain (?:not found|does not exist|invalid)|no such domain|null mx|domain (?:does not|doesn't) accept mail|no mx (?:record|host)s? (?:for|found)|unrouteable domain",
         );
+        // Postfix says this for NXDOMAIN (5.4.4) and for a failing resolver
+        // ("try again", 4.4.3) alike.
+        add("recipient_domain_invalid", 82, When::Permanent, r"host or domain name not found");
+        add("recipient_domain_invalid", 45, When::Temporary, r"host or domain name not found");
+        add("recipient_domain_invalid", 75, When::Permanent, r"domain (?:name )?(?:not found|does not exist)");
         add(
             "sending_ip_blocklisted",
             96,
-            false,
+            When::Always,
             r"\b(?:zen|sbl|xbl|pbl|sbl-xbl)\.spamhaus\.org|\bbl\.spamcop\.net|b\.barracudacentral\.org|\bsorbs\.net|bl\.mailspike\.net|uceprotect\.net|psbl\.surriel\.com|cbl\.abuseat\.org|abusix\.(?:zone|org)|spameatingmonkey|dnsbl\.[a-z0-9.-]+|\brbl\.[a-z0-9.-]+|blocked using \S+|listed (?:on|in|at|by) \S*(?:spamhaus|spamcop|barracuda|sorbs|rbl|dnsbl)",
         );
         add(
             "sending_ip_blocklisted",
             85,
-            false,
+            When::Always,
             r"\bspamhaus\b|\bspamcop\b|\bbarracuda\b|\bsorbs\b|\buceprotect\b|\babusix\b|\bdnsbl\b|\brbl\b|block ?list(?:ed)?|black ?list(?:ed)?|\bon (?:a|our) block ?list",
         );
         add(
             "sending_domain_blocklisted",
             95,
-            false,
+            When::Always,
             r"\bdbl\.spamhaus\.org|\buribl\b|\bsurbl\b|multi\.uribl\.com|domain (?:is )?(?:listed|block ?listed|black ?listed)",
         );
         add(
             "receiver_reputation",
             82,
-            false,
+            When::Always,
             r"\breputation\b|\bS3140\b|\bS3150\b|\bTSS?0?\d{1,2}\b|banned sending ip|unusual rate|likely unsolicited|traffic not accepted from this ip|part of their network is on our block list|has been temporarily rate limited|low sender score|poor sending",
         );
         add(
             "content_rejected",
-            75,
-            false,
-            r"\bspam\b|unsolicited|content (?:rejected|filter|policy)|message content|\bvirus\b|malware|phish|suspicious|policy reasons|detected as spam",
+            82,
+            When::Always,
+            r"content (?:rejected|filter|policy)|message content|\bvirus\b|malware|phish|detected as spam|(?:looks|identified) (?:like|as) spam",
         );
+        add("content_rejected", 70, When::Fallback, r"\bspam\b|suspicious|policy reasons");
         add(
             "reverse_dns",
             92,
-            false,
+            When::Always,
             r"reverse dns|reverse (?:hostname|lookup|mapping|name)|\bptr\b|\brdns\b|\biprev\b|cannot find your (?:reverse )?hostname|client host rejected: cannot find|not forward.?confirmed|hostname (?:does not|doesn't) match",
         );
-        add("reverse_dns", 60, false, r"generic (?:hostname|rdns|dns)|dynamic (?:ip|address|pool|range)|residential|dial-?up");
+        add("reverse_dns", 60, When::Always, r"generic (?:hostname|rdns|dns)|dynamic (?:ip|address|pool|range)|residential|dial-?up");
         add(
             "helo_rejected",
             92,
-            false,
+            When::Always,
             r"helo command rejected|\b(?:helo|ehlo)\b|fully.qualified (?:host|domain)|invalid host ?name|bad (?:helo|hostname)",
         );
         add(
             "spf_failed",
             92,
-            false,
+            When::Always,
             r"\bspf\b|sender policy framework|not (?:a )?designated (?:as )?permitted sender|is not allowed to send (?:mail )?(?:from|on behalf)|designates \S+ as not permitted",
         );
-        add("dkim_failed", 92, false, r"\bdkim\b|domainkeys|dkim signature|body hash did not verify");
+        add("dkim_failed", 92, When::Always, r"\bdkim\b|domainkeys|dkim signature|body hash did not verify");
         add(
             "dmarc_failed",
             92,
-            false,
+            When::Always,
             r"\bdmarc\b|dmarc policy|unauthenticated (?:email|mail|sender)|sender is unauthenticated|not aligned|does not pass (?:authentication|dmarc)|authentication requirements|required authentication level",
         );
-        add("spf_failed", 55, false, r"unauthenticated (?:email|mail|sender)|sender is unauthenticated|authenticate with (?:either )?spf");
-        add("dkim_failed", 55, false, r"unauthenticated (?:email|mail|sender)|sender is unauthenticated|spf or dkim");
+        add("spf_failed", 55, When::Always, r"unauthenticated (?:email|mail|sender)|sender is unauthenticated|authenticate with (?:either )?spf");
+        add("dkim_failed", 55, When::Always, r"unauthenticated (?:email|mail|sender)|sender is unauthenticated|spf or dkim");
         add(
             "sender_domain_invalid",
             88,
-            false,
+            When::Always,
             r"sender address rejected: domain not found|sender domain (?:not found|does not exist|must exist|invalid)|domain of sender address \S+ does not (?:exist|resolve)|sender's domain|unresolvable sender|sender address does not resolve|bad sender's system address",
         );
         add(
             "sender_verify_failed",
             92,
-            false,
+            When::Always,
             r"sender verify failed|sender verification|callout verification|could not verify sender|unverified (?:sender|address)|sender address verification|unable to verify sender|verify sender",
         );
         add(
             "sender_rejected",
             78,
-            false,
+            When::Always,
             r"sender address rejected|sender (?:is )?(?:blocked|banned|denied|rejected|black ?listed)|banned sender|bad outbound sender|unregistered domains?|from address (?:is )?(?:blocked|not allowed)",
         );
         add(
             "rate_limited",
             88,
-            false,
+            When::Always,
             r"rate.?limit|too many (?:messages|connections|recipients|emails|concurrent)|receiving mail (?:at|too) (?:a rate|fast)|throttl|slow down|sending limit|daily (?:limit|quota)|per hour|unexpected volume|temporarily deferred|deferred due to|exceeded .{0,30}(?:limit|rate)|mail flood",
         );
         add(
             "greylisted",
             96,
-            true,
+            When::Temporary,
             r"gr[ea]y.?list(?:ed|ing)?|try again in \d+|come back later|temporarily rejected",
         );
-        add("greylisted", 45, true, r"please try again later|try again later|try later");
+        add("greylisted", 45, When::Temporary, r"please try again later|try again later|try later");
         add(
             "tls_required",
             92,
-            false,
+            When::Always,
             r"tls (?:is )?required|requires? (?:a )?(?:secure connection|tls|encryption|starttls)|must issue a starttls|starttls (?:is )?required|encryption (?:is )?(?:required|needed)|not sent over tls|requiretls",
         );
         add(
             "relay_denied",
             96,
-            false,
+            When::Always,
             r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited|not allowed)|unable to relay|not permitted to relay|we do not relay|no relaying|tenantattribution|relay access",
         );
         add(
             "smarthost_auth",
             90,
-            false,
+            When::Always,
             r"authentication (?:is )?(?:required|unsuccessful|failed|credentials invalid)|client was not authenticated|not authenticated to send|smtp ?auth|must authenticate|smtpclientauthentication|authentication mechanism",
         );
         add(
             "sending_connectivity",
             88,
-            false,
+            When::Always,
             r"connection (?:timed out|refused|reset|lost|dropped)|timed out|timeout|network is unreachable|no route to host|winsock error code: ?100(?:60|61|65)|failed to connect|lost connection|could(?:n't| not) connect|unable to connect|did not accept our requests to connect|no answer from host|connect to \S+ (?:failed|refused)",
         );
         add(
             "sending_resolver",
             88,
-            false,
+            When::Always,
             r"dns (?:query|lookup|resolution) (?:failed|error|timed out)|name service error|name resolution|temporary failure in name resolution|\bservfail\b|unable to resolve|could not resolve|dns (?:timeout|error|failure)|host not found, try again",
         );
         add(
             "recipient_server_unavailable",
             62,
-            true,
+            When::Temporary,
             r"service (?:is )?(?:temporarily )?(?:not )?(?:available|unavailable)|system (?:busy|overloaded)|server (?:is )?busy|too busy|temporarily (?:unavailable|unable)|insufficient system resources|local error in processing|internal (?:server )?error",
         );
-        add("recipient_server_unavailable", 50, false, r"did not accept our requests to connect|connection refused");
+        add("recipient_server_unavailable", 50, When::Always, r"did not accept our requests to connect|connection refused");
         add(
             "mail_loop",
             92,
-            false,
+            When::Always,
             r"loops? (?:detected|back)|mail loop|routing loop|hop count exceeded|too many hops",
         );
         add(
             "message_noncompliant",
             82,
-            false,
+            When::Always,
             r"rfc ?5322|rfc ?2822|bare (?:lf|line ?feeds?)|line too long|invalid (?:header|message)|malformed|missing (?:required )?header|not (?:rfc )?compliant|invalid characters",
         );
         v
@@ -561,6 +579,9 @@ fn code_rules(code: Option<StatusCode>, reply: Option<u16>, receiver: Option<Rec
     }
 }
 
+/// More causes than this are noise.
+const MAX_CAUSES: usize = 6;
+
 /// Ranks the causes the evidence points to, most likely first.
 pub(crate) fn rank(ev: &Evidence) -> Vec<Cause> {
     // cause -> (score, what triggered it)
@@ -578,7 +599,9 @@ pub(crate) fn rank(ev: &Evidence) -> Vec<Cause> {
     for (code, reply, kind) in &ev.codes {
         for (id, score) in code_rules(*code, *reply, ev.receiver, *kind) {
             let what = match (code, reply) {
+                (Some(c), _) if score < 50 => format!("receivers also give the generic status {c} for this"),
                 (Some(c), _) => format!("status {c}"),
+                (None, Some(r)) if score < 50 => format!("receivers also give the generic reply {r} for this"),
                 (None, Some(r)) => format!("reply {r}"),
                 _ => continue,
             };
@@ -586,22 +609,36 @@ pub(crate) fn rank(ev: &Evidence) -> Vec<Cause> {
         }
     }
     let temporary = ev.kind != Kind::Permanent;
+    // Texts that a specific rule explains; fallback rules skip them.
+    let explained: Vec<bool> = ev
+        .remote_texts
+        .iter()
+        .map(|t| text_rules().iter().any(|r| r.when != When::Fallback && r.weight >= 80 && r.re.is_match(t)))
+        .collect();
     for rule in text_rules() {
-        if rule.transient_only && !temporary {
-            continue;
+        match rule.when {
+            When::Temporary if !temporary => continue,
+            When::Permanent if temporary => continue,
+            _ => {}
         }
-        for t in &ev.remote_texts {
+        for (i, t) in ev.remote_texts.iter().enumerate() {
+            if rule.when == When::Fallback && explained[i] {
+                continue;
+            }
             if let Some(m) = rule.re.find(t) {
-                bump(&mut best, rule.cause, rule.weight, format!("the receiver said \"{}\"", snippet(t, m.start(), m.end())));
+                bump(&mut best, rule.cause, rule.weight, format!("reply: \"{}\"", snippet(t, m.start(), m.end())));
                 break;
             }
+        }
+        if rule.when == When::Fallback {
+            continue;
         }
         if let Some(m) = rule.re.find(&ev.boilerplate) {
             bump(
                 &mut best,
                 rule.cause,
                 rule.weight.saturating_sub(30),
-                format!("the bounce says \"{}\"", snippet(&ev.boilerplate, m.start(), m.end())),
+                format!("the report says \"{}\"", snippet(&ev.boilerplate, m.start(), m.end())),
             );
         }
     }
@@ -614,6 +651,7 @@ pub(crate) fn rank(ev: &Evidence) -> Vec<Cause> {
     best.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| order(a.0).cmp(&order(b.0))));
     best.into_iter()
         .filter(|(_, s, _)| *s >= 15)
+        .take(MAX_CAUSES)
         .filter_map(|(id, score, trigger)| {
             let d = def(id)?;
             Some(Cause {
@@ -652,6 +690,17 @@ fn snippet(text: &str, start: usize, end: usize) -> String {
     while !text.is_char_boundary(to) {
         to += 1;
     }
+    // Cut at word boundaries, not inside a number or a name.
+    if from > line_start {
+        if let Some(sp) = text[from..start].find(char::is_whitespace) {
+            from += sp + 1;
+        }
+    }
+    if to < line_end {
+        if let Some(sp) = text[end..to].rfind(char::is_whitespace) {
+            to = end + sp;
+        }
+    }
     let s = text[from..to].split_whitespace().collect::<Vec<_>>().join(" ");
     let pre = if from > line_start { "…" } else { "" };
     let post = if to < line_end { "…" } else { "" };
@@ -667,13 +716,19 @@ pub fn checks_to_run(causes: &[Cause]) -> Vec<&'static str> {
 /// finding confirms it; only `pass`/`info` findings rule it out; an `error`
 /// (could not ask), a skipped check (no sending IP given) or warnings alone
 /// leave it undetermined. Causes no check can judge get no verdict.
-pub fn judge(causes: &mut [Cause], report: &Report) {
+///
+/// `path` causes are about the sending host's own network, which only a run
+/// on that host can test: the reason names the command to run there.
+pub fn judge(causes: &mut [Cause], report: &Report, recipient_domain: Option<&str>) {
     let available = crate::check_ids();
     for c in causes.iter_mut() {
         let Some(check) = c.check else { continue };
         let (verdict, reason) = if !available.contains(&check) {
             let what = if check == "path" {
-                "the sending side's connectivity and resolver are not checked yet (no `path` check)".to_string()
+                format!(
+                    "only the sending server can test its own resolvers and route: run `mailpreflight path {}` there",
+                    recipient_domain.unwrap_or("RECIPIENT_DOMAIN")
+                )
             } else {
                 format!("the `{check}` check is not available in this version")
             };

@@ -236,10 +236,13 @@ fn find_code(line: &str) -> Option<(Option<u16>, Option<StatusCode>, usize)> {
         let (Some(r), Some(s)) = (c.get(1), c.get(2)) else { return None };
         return Some((r.as_str().parse().ok(), StatusCode::parse(s.as_str()), r.start()));
     }
-    let enh = regex!(r#"(?:^|[\s#(\['"=;:])#?([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[\s)\]'":;,>]|$)"#);
+    // Alone, a status code is only taken where one stands (line start, after
+    // `#`, `Status:`, `smtp;`, ...): "version 5.1.1" is not a bounce.
+    let enh = regex!(
+        r#"(?i)(?:^\s*[#'"(]?|#|status(?: code)?:\s*|code:\s*|smtp;\s*|said:\s*|returned\s*'|error:\s*|\()([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[\s)\]'":;,>]|$)"#
+    );
     if let Some(c) = enh.captures(line) {
         let s = c.get(1)?;
-        // Not a version or a date: only where a status stands.
         return Some((None, StatusCode::parse(s.as_str()), s.start()));
     }
     let reply_ctx = regex!(r"(?i)(?:said:|returned '?|smtp;|<<<|response was:|remote host said:|error:)\s*'?([45][0-9]{2})(?:[ :-]|$)");
@@ -257,6 +260,26 @@ fn find_code(line: &str) -> Option<(Option<u16>, Option<StatusCode>, usize)> {
     None
 }
 
+/// Lines with their indented continuation lines joined: MTAs wrap a long
+/// reply ("said: 421\n    4.7.0 [TSS04] ...") by indenting what follows.
+fn logical_lines(lines: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut prev_blank = true;
+    for l in lines {
+        let blank = l.trim().is_empty();
+        if !blank && !prev_blank && l.starts_with([' ', '\t']) {
+            if let Some(last) = out.last_mut() {
+                last.push(' ');
+                last.push_str(l.trim());
+                continue;
+            }
+        }
+        out.push(l.to_string());
+        prev_blank = blank;
+    }
+    out
+}
+
 fn find_units(lines: &[&str]) -> Vec<Unit> {
     let mut units = Vec::new();
     let mut i = 0;
@@ -266,6 +289,11 @@ fn find_units(lines: &[&str]) -> Vec<Unit> {
             i += 1;
             continue;
         };
+        // "250 2.0.0 Ok: queued" in a report is a success, not a failure.
+        if status.map(|s| s.class) == Some(2) || reply.is_some_and(|r| r < 400) {
+            i += 1;
+            continue;
+        }
         let mut text = line[at..].trim().to_string();
         let mut context = line.to_string();
         let mut j = i + 1;
@@ -294,7 +322,7 @@ fn find_units(lines: &[&str]) -> Vec<Unit> {
 /// The human-readable part of a reply: codes, repeated multi-line prefixes,
 /// the leading `<address>:` and the wrappers NDRs put round it removed.
 fn clean_diagnostic(text: &str) -> String {
-    let prefix = regex!(r"(?:^|[\s;])(?:[245][0-9]{2}[ -])?#?[245]\.[0-9]{1,3}\.[0-9]{1,3}\s|^[245][0-9]{2}(?:[ -]|$)|\s[245][0-9]{2}-");
+    let prefix = regex!(r"(?:^|[\s;])(?:[245][0-9]{2}[ -])?#?[245]\.[0-9]{1,3}\.[0-9]{1,3}\s|^[245][0-9]{2}(?:[ :-]|$)|\s[245][0-9]{2}-");
     let text = regex!(r"(?i)\b(?:smtp|x-postfix|x-unix|x-local);\s*").replace_all(text, " ");
     let mut s = prefix.replace_all(&text, " ").to_string();
     let lead_addr = Regex::new(&format!(r"^\s*<?{ADDR}>?(?::|\.\.\.)\s*")).ok();
@@ -368,7 +396,7 @@ fn find_servers(lines: &[&str]) -> Servers {
     static REMOTE: OnceLock<Vec<Regex>> = OnceLock::new();
     let remote_pats = REMOTE.get_or_init(|| {
         [
-            format!(r"(?i)host\s+{host}\[{ip}\]"),
+            format!(r"(?i)host\s+{host}\s*\[{ip}\]"),
             format!(r"(?i)remote server at\s+{host}\s+\({ip}\)"),
             format!(r"(?i)receiving server:\s*{host}(?:\s+\({ip}\))?"),
             format!(r"(?i)while talking to\s+{host}:"),
@@ -473,8 +501,10 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
     }
 
     let lines: Vec<&str> = human.lines().collect();
-    let units = find_units(&lines);
-    let servers = find_servers(&lines);
+    let logical = logical_lines(&lines);
+    let logical: Vec<&str> = logical.iter().map(String::as_str).collect();
+    let units = find_units(&logical);
+    let servers = find_servers(&logical);
     let listed = listed_recipients(&lines);
 
     // Who sent the bounced message.
@@ -538,7 +568,7 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
         }
     }
     let addr_lines: Vec<(usize, String)> =
-        lines.iter().enumerate().filter_map(|(i, l)| is_address_line(l).map(|a| (i, a))).collect();
+        logical.iter().enumerate().filter_map(|(i, l)| is_address_line(l).map(|a| (i, a))).collect();
     let mut orphan_units = Vec::new();
     for u in &units {
         let in_unit = addr_re()
@@ -588,8 +618,13 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
     }
 
     let all_text = format!("{}\n{}", src.subject, human);
-    if found.is_empty() && units.is_empty() && !has_bounce_wording(&all_text) {
-        return Err(BounceError::NotABounce);
+    if found.is_empty() && units.is_empty() {
+        if !dsn.recipients.is_empty() {
+            return Err(BounceError::Success);
+        }
+        if !has_bounce_wording(&all_text) {
+            return Err(BounceError::NotABounce);
+        }
     }
 
     let reporting_server = dsn
@@ -662,7 +697,7 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
         // In a report written by the sending side after a remote answered,
         // the reporting server is the host that said EHLO.
         None => match (&reporting_server, &remote_server) {
-            (Some(r), Some(rem)) if r != rem && r.contains('.') => (Some(r.clone()), true),
+            (Some(r), Some(rem)) if r != rem && looks_like_own_host(r) => (Some(r.clone()), true),
             _ => (None, false),
         },
     };
@@ -688,6 +723,14 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
         helo,
         helo_from_reporting_server,
     })
+}
+
+/// A host name of the sender's own (three labels or more, not a big
+/// provider's): the one its EHLO would carry.
+fn looks_like_own_host(name: &str) -> bool {
+    const PROVIDERS: &[&str] =
+        &["google.com", "googlemail.com", "outlook.com", "exchangelabs.com", "yahoo.com", "yahoodns.net", "hotmail.com"];
+    name.split('.').count() >= 3 && !PROVIDERS.iter().any(|p| name == *p || name.ends_with(&format!(".{p}")))
 }
 
 fn fill(f: &mut Found, u: &Unit, diag: Option<String>, remote: Option<String>) {

@@ -16,8 +16,11 @@ pub mod mime;
 pub mod status;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
+
+use crate::{Ctx, Report, Selection, Target};
 
 pub use causes::{Cause, Likelihood, Verdict};
 pub use status::StatusCode;
@@ -34,6 +37,8 @@ pub enum BounceError {
     TooLarge,
     #[error("the input is binary data, not a bounce message (save the bounce as .eml or paste its text)")]
     Binary,
+    #[error("this is a report of successful delivery, not a bounce: every recipient was delivered or relayed")]
+    Success,
     #[error(
         "this does not look like a bounce: no failed or delayed recipient, SMTP reply code or delivery-status report found"
     )]
@@ -111,6 +116,100 @@ impl Bounce {
             .flatten()
             .find_map(|a| a.rsplit_once('@').map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase()))
             .filter(|d| d.contains('.'))
+    }
+}
+
+/// What `explain --check` checks, and where each value came from.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub target: Target,
+    /// One line per value taken from the bounce, e.g. "domain shop.test (From: of the bounced message)".
+    pub from_bounce: Vec<String>,
+    /// The check ids the causes point to that this build has, in registry order.
+    pub checks: Vec<&'static str>,
+}
+
+impl Bounce {
+    /// The first failed recipient's domain (what `path` would test).
+    pub fn recipient_domain(&self) -> Option<String> {
+        self.recipients
+            .iter()
+            .filter_map(|r| r.address.as_deref())
+            .find_map(|a| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()))
+    }
+
+    /// The target for `--check`: what the caller gave, else what the bounce
+    /// shows (the sender's domain, the IP the remote named, the HELO).
+    /// `Err` says what is missing.
+    pub fn plan(
+        &self,
+        domain: Option<String>,
+        ips: Vec<IpAddr>,
+        helo: Option<String>,
+        selectors: Vec<String>,
+    ) -> Result<Plan, String> {
+        let mut from_bounce = Vec::new();
+        let given_domain = domain.is_some();
+        let domain = match domain {
+            Some(d) => d,
+            None => {
+                let d = self.sender_domain().ok_or(
+                    "the bounce does not show the sender's address: give the sending domain with --domain",
+                )?;
+                let d = crate::names::to_domain(&d)
+                    .map_err(|e| format!("the sender domain in the bounce ({d}) is not usable: {e}; give --domain"))?;
+                from_bounce.push(format!("domain {d} (the bounced message's sender)"));
+                d
+            }
+        };
+        let ips = if ips.is_empty() {
+            match self.sending_ip {
+                Some(ip) => {
+                    from_bounce.push(format!("ip {ip} (named in the remote server's reply)"));
+                    vec![ip]
+                }
+                None => Vec::new(),
+            }
+        } else {
+            ips
+        };
+        let helo = match helo {
+            Some(h) => Some(h),
+            None => self.helo.clone().inspect(|h| {
+                let whence = if self.helo_from_reporting_server {
+                    "the reporting server, which sent the message"
+                } else {
+                    "named in the remote server's reply"
+                };
+                from_bounce.push(format!("helo {h} ({whence})"));
+            }),
+        };
+        // The envelope sender is only the bounce's to give when the domain is.
+        let mail_from = if given_domain { None } else { self.envelope_sender.clone() };
+        Ok(Plan {
+            target: Target { domain, ips, helo, mail_from, selectors },
+            from_bounce,
+            checks: causes::checks_to_run(&self.causes),
+        })
+    }
+
+    /// Runs the plan's checks over `ctx` and gives each cause its verdict.
+    /// Returns the engine's report (empty when no cause has a check).
+    pub async fn check(&mut self, ctx: Arc<Ctx>, checks: &[&'static str]) -> Report {
+        let report = if checks.is_empty() {
+            Report {
+                domain: ctx.target.domain.clone(),
+                status: crate::Status::Skip,
+                target: ctx.target.clone(),
+                checks: Vec::new(),
+            }
+        } else {
+            let selection = Selection { only: checks.iter().map(|c| c.to_string()).collect(), skip: Vec::new() };
+            crate::run(ctx, &selection).await
+        };
+        let rd = self.recipient_domain();
+        causes::judge(&mut self.causes, &report, rd.as_deref());
+        report
     }
 }
 
