@@ -31,6 +31,8 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// On the sending host: can it deliver to RECIPIENT_DOMAIN? Its resolvers, the recipient's MX.
     Path(PathArgs),
+    /// Read a bounce (.eml or pasted text): what it means, the likely causes; --check runs the checks they point to.
+    Explain(Box<crate::explain::ExplainArgs>),
     /// List the finding codes (a Markdown table), or explain one: `codes rdns.no_ptr`.
     Codes {
         /// A finding code, e.g. rdns.no_ptr.

@@ -4,6 +4,7 @@
 
 mod bulk;
 mod cli;
+mod explain;
 mod render;
 
 use std::io::{IsTerminal, Write};
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
             Command::Check(args) => check(*args).await,
             Command::Codes { code } => codes(code.as_deref()),
             Command::Path(args) => path(args).await,
+            Command::Explain(args) => explain::run(*args).await,
         }
     });
     match result {

@@ -4,5 +4,6 @@
 mod bulk;
 mod cli;
 mod dns;
+mod explain;
 mod path;
 mod support;

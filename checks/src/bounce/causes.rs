@@ -487,7 +487,12 @@ fn text_rules() -> &'static [TextRule] {
 }
 
 /// Causes a status code (and, without one, a bare reply code) points to.
-fn code_rules(code: Option<StatusCode>, reply: Option<u16>, receiver: Option<Receiver>, kind: Kind) -> Vec<(&'static str, u8)> {
+fn code_rules(
+    code: Option<StatusCode>,
+    reply: Option<u16>,
+    receiver: Option<Receiver>,
+    kind: Kind,
+) -> Vec<(&'static str, u8)> {
     let ms = receiver == Some(Receiver::Microsoft);
     let google = receiver == Some(Receiver::Google);
     let Some(c) = code else {
@@ -521,13 +526,19 @@ fn code_rules(code: Option<StatusCode>, reply: Option<u16>, receiver: Option<Rec
         (2, 3) | (3, 4) => vec![("message_too_large", 90)],
         (3, 1) | (3, 2) | (3, 0) | (3, 5) => vec![("recipient_server_unavailable", 60)],
         (4, 1) if ms => vec![("recipient_unknown", 80), ("recipient_restricted", 60)],
-        (4, 1) | (4, 2) => vec![("sending_connectivity", 80), ("recipient_server_unavailable", 55)],
+        (4, 1) | (4, 2) => vec![
+            ("sending_connectivity", 80),
+            ("recipient_server_unavailable", 55),
+        ],
         (4, 3) => vec![("sending_resolver", 82)],
         (4, 4) => vec![("recipient_domain_invalid", 60), ("sending_resolver", 50)],
         (4, 5) => vec![("recipient_server_unavailable", 70), ("rate_limited", 50)],
         (4, 6) | (4, 14) => vec![("mail_loop", 92)],
         (4, 312) => vec![("sending_resolver", 92)],
-        (4, 316) => vec![("sending_connectivity", 85), ("recipient_server_unavailable", 60)],
+        (4, 316) => vec![
+            ("sending_connectivity", 85),
+            ("recipient_server_unavailable", 60),
+        ],
         // A delay notice (or expiry) says only that delivery keeps failing;
         // the sending side's reach is the first suspect, then the remote.
         (4, 7) | (4, 300) => vec![
@@ -535,7 +546,9 @@ fn code_rules(code: Option<StatusCode>, reply: Option<u16>, receiver: Option<Rec
             ("sending_resolver", 55),
             ("recipient_server_unavailable", 55),
         ],
-        (4, 0) if kind != Kind::Permanent => vec![("sending_connectivity", 50), ("sending_resolver", 50)],
+        (4, 0) if kind != Kind::Permanent => {
+            vec![("sending_connectivity", 50), ("sending_resolver", 50)]
+        }
         (5, 3) => vec![("rate_limited", 60)],
         (6, _) => vec![("message_noncompliant", 65)],
         (5, 1) | (5, 2) | (5, 4) => vec![("message_noncompliant", 40)],
@@ -559,7 +572,11 @@ fn code_rules(code: Option<StatusCode>, reply: Option<u16>, receiver: Option<Rec
         (7, 23) => vec![("spf_failed", 96)],
         (7, 24) => vec![("spf_failed", 86)],
         (7, 25) => vec![("reverse_dns", 96)],
-        (7, 26) => vec![("dmarc_failed", 85), ("spf_failed", 60), ("dkim_failed", 60)],
+        (7, 26) => vec![
+            ("dmarc_failed", 85),
+            ("spf_failed", 60),
+            ("dkim_failed", 60),
+        ],
         (7, 27) if google => vec![("spf_failed", 92)],
         (7, 27) => vec![("sender_domain_invalid", 92)],
         (7, 28) => vec![("receiver_reputation", 72), ("rate_limited", 65)],
@@ -569,7 +586,11 @@ fn code_rules(code: Option<StatusCode>, reply: Option<u16>, receiver: Option<Rec
         (7, 32) if google => vec![("dmarc_failed", 90)],
         (7, 12) | (7, 124) | (7, 133..=136) if ms => vec![("recipient_restricted", 92)],
         (7, 509) if ms => vec![("dmarc_failed", 96)],
-        (7, 515) if ms => vec![("dmarc_failed", 90), ("spf_failed", 60), ("dkim_failed", 60)],
+        (7, 515) if ms => vec![
+            ("dmarc_failed", 90),
+            ("spf_failed", 60),
+            ("dkim_failed", 60),
+        ],
         (7, 511) | (7, 750) if ms => vec![("sender_rejected", 90)],
         (7, 512) if ms => vec![("message_noncompliant", 92)],
         (7, 606..=649) | (7, 705) | (7, 708) if ms => vec![("receiver_reputation", 95)],
@@ -599,9 +620,13 @@ pub(crate) fn rank(ev: &Evidence) -> Vec<Cause> {
     for (code, reply, kind) in &ev.codes {
         for (id, score) in code_rules(*code, *reply, ev.receiver, *kind) {
             let what = match (code, reply) {
-                (Some(c), _) if score < 50 => format!("receivers also give the generic status {c} for this"),
+                (Some(c), _) if score < 50 => {
+                    format!("receivers also give the generic status {c} for this")
+                }
                 (Some(c), _) => format!("status {c}"),
-                (None, Some(r)) if score < 50 => format!("receivers also give the generic reply {r} for this"),
+                (None, Some(r)) if score < 50 => {
+                    format!("receivers also give the generic reply {r} for this")
+                }
                 (None, Some(r)) => format!("reply {r}"),
                 _ => continue,
             };
@@ -613,7 +638,11 @@ pub(crate) fn rank(ev: &Evidence) -> Vec<Cause> {
     let explained: Vec<bool> = ev
         .remote_texts
         .iter()
-        .map(|t| text_rules().iter().any(|r| r.when != When::Fallback && r.weight >= 80 && r.re.is_match(t)))
+        .map(|t| {
+            text_rules()
+                .iter()
+                .any(|r| r.when != When::Fallback && r.weight >= 80 && r.re.is_match(t))
+        })
         .collect();
     for rule in text_rules() {
         match rule.when {
@@ -626,7 +655,12 @@ pub(crate) fn rank(ev: &Evidence) -> Vec<Cause> {
                 continue;
             }
             if let Some(m) = rule.re.find(t) {
-                bump(&mut best, rule.cause, rule.weight, format!("reply: \"{}\"", snippet(t, m.start(), m.end())));
+                bump(
+                    &mut best,
+                    rule.cause,
+                    rule.weight,
+                    format!("reply: \"{}\"", snippet(t, m.start(), m.end())),
+                );
                 break;
             }
         }
@@ -638,14 +672,27 @@ pub(crate) fn rank(ev: &Evidence) -> Vec<Cause> {
                 &mut best,
                 rule.cause,
                 rule.weight.saturating_sub(30),
-                format!("the report says \"{}\"", snippet(&ev.boilerplate, m.start(), m.end())),
+                format!(
+                    "the report says \"{}\"",
+                    snippet(&ev.boilerplate, m.start(), m.end())
+                ),
             );
         }
     }
     // A delay with nothing more specific: something on the way fails.
     if ev.kind == Kind::Delay && best.iter().all(|(_, s, _)| *s < 50) {
-        bump(&mut best, "sending_connectivity", 50, "this is a delay notice with no more specific reason".into());
-        bump(&mut best, "recipient_server_unavailable", 50, "this is a delay notice with no more specific reason".into());
+        bump(
+            &mut best,
+            "sending_connectivity",
+            50,
+            "this is a delay notice with no more specific reason".into(),
+        );
+        bump(
+            &mut best,
+            "recipient_server_unavailable",
+            50,
+            "this is a delay notice with no more specific reason".into(),
+        );
     }
     let order = |id: &str| DEFS.iter().position(|d| d.id == id).unwrap_or(usize::MAX);
     best.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| order(a.0).cmp(&order(b.0))));
@@ -675,7 +722,10 @@ pub(crate) fn rank(ev: &Evidence) -> Vec<Cause> {
 /// One line around a match, at most ~160 characters, whitespace collapsed.
 fn snippet(text: &str, start: usize, end: usize) -> String {
     let line_start = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let line_end = text[end..].find('\n').map(|i| end + i).unwrap_or(text.len());
+    let line_end = text[end..]
+        .find('\n')
+        .map(|i| end + i)
+        .unwrap_or(text.len());
     let mut from = line_start;
     let mut to = line_end;
     if start - from > 80 {
@@ -701,7 +751,10 @@ fn snippet(text: &str, start: usize, end: usize) -> String {
             to = end + sp;
         }
     }
-    let s = text[from..to].split_whitespace().collect::<Vec<_>>().join(" ");
+    let s = text[from..to]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let pre = if from > line_start { "…" } else { "" };
     let post = if to < line_end { "…" } else { "" };
     format!("{pre}{s}{post}")
@@ -709,7 +762,10 @@ fn snippet(text: &str, start: usize, end: usize) -> String {
 
 /// The check ids the causes point to that this build can run, in registry order.
 pub fn checks_to_run(causes: &[Cause]) -> Vec<&'static str> {
-    crate::check_ids().into_iter().filter(|id| causes.iter().any(|c| c.check == Some(*id))).collect()
+    crate::check_ids()
+        .into_iter()
+        .filter(|id| causes.iter().any(|c| c.check == Some(*id)))
+        .collect()
 }
 
 /// Gives each cause that a check can judge its verdict from the run: a `fail`
@@ -736,7 +792,10 @@ pub fn judge(causes: &mut [Cause], report: &Report, recipient_domain: Option<&st
         } else {
             match report.checks.iter().find(|r| r.id == check) {
                 Some(r) => verdict_of(r),
-                None => (Verdict::Undetermined, format!("the `{check}` check was not run")),
+                None => (
+                    Verdict::Undetermined,
+                    format!("the `{check}` check was not run"),
+                ),
             }
         };
         c.verdict = Some(verdict);
@@ -751,17 +810,30 @@ fn verdict_of(r: &CheckReport) -> (Verdict, String) {
         return (Verdict::Confirmed, line(f));
     }
     if let Some(f) = with(Status::Error).next() {
-        return (Verdict::Undetermined, format!("could not check: {}", line(f)));
+        return (
+            Verdict::Undetermined,
+            format!("could not check: {}", line(f)),
+        );
     }
     if let Some(f) = with(Status::Warn).next() {
-        return (Verdict::Undetermined, format!("only warnings, which may or may not be why: {}", line(f)));
+        return (
+            Verdict::Undetermined,
+            format!("only warnings, which may or may not be why: {}", line(f)),
+        );
     }
-    if let Some(f) = r.findings.iter().find(|f| matches!(f.status, Status::Pass | Status::Info)) {
+    if let Some(f) = r
+        .findings
+        .iter()
+        .find(|f| matches!(f.status, Status::Pass | Status::Info))
+    {
         return (Verdict::RuledOut, line(f));
     }
     match r.findings.first() {
         Some(f) => (Verdict::Undetermined, line(f)),
-        None => (Verdict::Undetermined, format!("the `{}` check reported nothing", r.id)),
+        None => (
+            Verdict::Undetermined,
+            format!("the `{}` check reported nothing", r.id),
+        ),
     }
 }
 
@@ -788,7 +860,8 @@ mod tests {
             assert!(d.why.len() > 20 && d.fix.len() > 20, "{}", d.id);
             if let Some(c) = d.check {
                 assert!(
-                    ["mx", "rdns", "helo", "spf", "dkim", "dmarc", "dnsbl", "smtp", "path"].contains(&c),
+                    ["mx", "rdns", "helo", "spf", "dkim", "dmarc", "dnsbl", "smtp", "path"]
+                        .contains(&c),
                     "{} -> {c}",
                     d.id
                 );
@@ -800,7 +873,16 @@ mod tests {
         for s in 0..8 {
             for d in (0..40).chain([57, 64, 124, 133, 300, 312, 316, 509, 606, 650, 708]) {
                 for rcv in [None, Some(Receiver::Microsoft), Some(Receiver::Google)] {
-                    for (id, _) in code_rules(Some(StatusCode { class: 5, subject: s, detail: d }), None, rcv, Kind::Permanent) {
+                    for (id, _) in code_rules(
+                        Some(StatusCode {
+                            class: 5,
+                            subject: s,
+                            detail: d,
+                        }),
+                        None,
+                        rcv,
+                        Kind::Permanent,
+                    ) {
                         assert!(def(id).is_some(), "code rule for unknown cause {id}");
                     }
                 }
@@ -824,8 +906,13 @@ mod tests {
 
         // Greylisting is a temporary thing only.
         let g = "450 4.2.0 <u@example.net>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/";
-        assert_eq!(rank(&ev("4.2.0", Some(450), vec![g], Kind::Transient))[0].id, "greylisted");
-        assert!(!rank(&ev("5.2.0", Some(550), vec![g], Kind::Permanent)).iter().any(|x| x.id == "greylisted"));
+        assert_eq!(
+            rank(&ev("4.2.0", Some(450), vec![g], Kind::Transient))[0].id,
+            "greylisted"
+        );
+        assert!(!rank(&ev("5.2.0", Some(550), vec![g], Kind::Permanent))
+            .iter()
+            .any(|x| x.id == "greylisted"));
 
         // Gmail's 5.7.27 is SPF; IANA's is null MX.
         let mut e = ev("5.7.27", Some(550), vec![], Kind::Permanent);
@@ -834,7 +921,12 @@ mod tests {
         assert_eq!(rank(&e)[0].id, "spf_failed");
 
         // A bare delay says little: the sending side's reach first.
-        let c = rank(&ev("4.4.7", Some(400), vec!["400 4.4.7 Message delayed"], Kind::Delay));
+        let c = rank(&ev(
+            "4.4.7",
+            Some(400),
+            vec!["400 4.4.7 Message delayed"],
+            Kind::Delay,
+        ));
         assert_eq!(c[0].id, "sending_connectivity");
         assert_eq!(c[0].check, Some("path"));
         assert!(c.iter().any(|x| x.id == "sending_resolver"));
@@ -848,15 +940,27 @@ mod tests {
             elapsed_ms: 1,
             findings,
         };
-        let fail = report("rdns", vec![Finding::new(Code::RdnsNoPtr, "192.0.2.10 has no PTR")]);
+        let fail = report(
+            "rdns",
+            vec![Finding::new(Code::RdnsNoPtr, "192.0.2.10 has no PTR")],
+        );
         assert_eq!(verdict_of(&fail).0, Verdict::Confirmed);
         let ok = report("rdns", vec![Finding::new(Code::RdnsOk, "fine")]);
         assert_eq!(verdict_of(&ok).0, Verdict::RuledOut);
-        let err = report("rdns", vec![Finding::new(Code::RdnsLookupFailed, "timeout")]);
+        let err = report(
+            "rdns",
+            vec![Finding::new(Code::RdnsLookupFailed, "timeout")],
+        );
         assert_eq!(verdict_of(&err).0, Verdict::Undetermined);
         let skip = report("rdns", vec![Finding::new(Code::RdnsNoIp, "no IP")]);
         assert_eq!(verdict_of(&skip).0, Verdict::Undetermined);
-        let warn = report("rdns", vec![Finding::new(Code::RdnsGenericPtr, "generic"), Finding::new(Code::RdnsOk, "ok")]);
+        let warn = report(
+            "rdns",
+            vec![
+                Finding::new(Code::RdnsGenericPtr, "generic"),
+                Finding::new(Code::RdnsOk, "ok"),
+            ],
+        );
         assert_eq!(verdict_of(&warn).0, Verdict::Undetermined);
     }
 }

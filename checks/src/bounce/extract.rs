@@ -62,7 +62,8 @@ fn collect(bytes: &[u8]) -> Sources {
     s.bounce_from = top.header("from").and_then(first_addr);
     s.bounce_to = top.header("to").and_then(first_addr);
     for v in top.headers_named("x-failed-recipients") {
-        s.failed_header.extend(addr_re().find_iter(v).map(|m| m.as_str().to_string()));
+        s.failed_header
+            .extend(addr_re().find_iter(v).map(|m| m.as_str().to_string()));
     }
     visit(&top, &mut s);
     if s.human.is_empty() {
@@ -124,16 +125,28 @@ fn cut_embedded_dsn(text: &str) -> (String, Option<String>) {
     match start.find(text) {
         Some(m) => {
             // A per-message block may start a few fields earlier.
-            let block_start = text[..m.start()].rfind("\n\n").map(|i| i + 2).unwrap_or(m.start());
-            let block_start = if text[block_start..m.start()].lines().all(is_field_line) { block_start } else { m.start() };
-            (text[..block_start].to_string(), Some(text[block_start..].to_string()))
+            let block_start = text[..m.start()]
+                .rfind("\n\n")
+                .map(|i| i + 2)
+                .unwrap_or(m.start());
+            let block_start = if text[block_start..m.start()].lines().all(is_field_line) {
+                block_start
+            } else {
+                m.start()
+            };
+            (
+                text[..block_start].to_string(),
+                Some(text[block_start..].to_string()),
+            )
         }
         None => (text.to_string(), None),
     }
 }
 
 fn is_field_line(l: &str) -> bool {
-    l.trim().is_empty() || regex!(r"^[A-Za-z][A-Za-z0-9-]*:\s").is_match(l) || l.starts_with([' ', '\t'])
+    l.trim().is_empty()
+        || regex!(r"^[A-Za-z][A-Za-z0-9-]*:\s").is_match(l)
+        || l.starts_with([' ', '\t'])
 }
 
 #[derive(Debug, Default, Clone)]
@@ -158,7 +171,12 @@ fn parse_dsn(text: &str, out: &mut Dsn) {
     let text = text.replace("\r\n", "\n");
     for block in text.split("\n\n") {
         let fields = mime::parse_headers(block.trim_start_matches('\n').as_bytes());
-        let get = |name: &str| fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
         if let Some(v) = get("reporting-mta") {
             out.reporting_mta.get_or_insert_with(|| host_of(typed(v)));
         }
@@ -176,17 +194,27 @@ fn parse_dsn(text: &str, out: &mut Dsn) {
                 let v = typed(v);
                 let host = host_of(v);
                 let ip = ips_in(v).into_iter().next();
-                (Some(host).filter(|h| !h.is_empty() && h.parse::<IpAddr>().is_err()), ip.or_else(|| host_of(v).parse().ok()))
+                (
+                    Some(host).filter(|h| !h.is_empty() && h.parse::<IpAddr>().is_err()),
+                    ip.or_else(|| host_of(v).parse().ok()),
+                )
             }
             None => (None, None),
         };
         out.recipients.push(DsnRecipient {
-            address: recipient.and_then(|v| first_addr(typed(v)).or_else(|| Some(typed(v).to_string())).filter(|a| !a.is_empty())),
+            address: recipient.and_then(|v| {
+                first_addr(typed(v))
+                    .or_else(|| Some(typed(v).to_string()))
+                    .filter(|a| !a.is_empty())
+            }),
             action: get("action").map(|a| a.trim().to_ascii_lowercase()),
-            status: get("status").and_then(|s| StatusCode::parse(s.split_whitespace().next().unwrap_or(""))),
+            status: get("status")
+                .and_then(|s| StatusCode::parse(s.split_whitespace().next().unwrap_or(""))),
             remote_mta,
             remote_ip,
-            diagnostic: get("diagnostic-code").map(|d| typed(d).to_string()).filter(|d| !d.is_empty()),
+            diagnostic: get("diagnostic-code")
+                .map(|d| typed(d).to_string())
+                .filter(|d| !d.is_empty()),
         });
     }
 }
@@ -202,15 +230,22 @@ fn typed(v: &str) -> &str {
 /// `mx.example.net. (203.0.113.5, the server for ...)` -> `mx.example.net`.
 fn host_of(v: &str) -> String {
     let first = v.split_whitespace().next().unwrap_or("");
-    first.trim_matches(['[', ']', '<', '>', '(', ')']).trim_end_matches('.').to_ascii_lowercase()
+    first
+        .trim_matches(['[', ']', '<', '>', '(', ')'])
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
 }
 
 fn ips_in(text: &str) -> Vec<IpAddr> {
-    let cand = regex!(r"(?:\d{1,3}\.){3}\d{1,3}|(?i:ipv6:)?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}");
+    let cand =
+        regex!(r"(?:\d{1,3}\.){3}\d{1,3}|(?i:ipv6:)?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}");
     cand.find_iter(text)
         .filter_map(|m| {
             let s = m.as_str();
-            let s = s.strip_prefix("IPv6:").or_else(|| s.strip_prefix("ipv6:")).unwrap_or(s);
+            let s = s
+                .strip_prefix("IPv6:")
+                .or_else(|| s.strip_prefix("ipv6:"))
+                .unwrap_or(s);
             s.parse::<IpAddr>().ok()
         })
         .collect()
@@ -231,10 +266,17 @@ struct Unit {
 /// Finds the reply code and/or enhanced status code in one line; returns the
 /// byte offset where the reply starts.
 fn find_code(line: &str) -> Option<(Option<u16>, Option<StatusCode>, usize)> {
-    let both = regex!(r"(?:^|[^0-9.])([245][0-9]{2})[ -]#?([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[^0-9.]|$)");
+    let both =
+        regex!(r"(?:^|[^0-9.])([245][0-9]{2})[ -]#?([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[^0-9.]|$)");
     if let Some(c) = both.captures(line) {
-        let (Some(r), Some(s)) = (c.get(1), c.get(2)) else { return None };
-        return Some((r.as_str().parse().ok(), StatusCode::parse(s.as_str()), r.start()));
+        let (Some(r), Some(s)) = (c.get(1), c.get(2)) else {
+            return None;
+        };
+        return Some((
+            r.as_str().parse().ok(),
+            StatusCode::parse(s.as_str()),
+            r.start(),
+        ));
     }
     // Alone, a status code is only taken where one stands (line start, after
     // `#`, `Status:`, `smtp;`, ...): "version 5.1.1" is not a bounce.
@@ -245,7 +287,9 @@ fn find_code(line: &str) -> Option<(Option<u16>, Option<StatusCode>, usize)> {
         let s = c.get(1)?;
         return Some((None, StatusCode::parse(s.as_str()), s.start()));
     }
-    let reply_ctx = regex!(r"(?i)(?:said:|returned '?|smtp;|<<<|response was:|remote host said:|error:)\s*'?([45][0-9]{2})(?:[ :-]|$)");
+    let reply_ctx = regex!(
+        r"(?i)(?:said:|returned '?|smtp;|<<<|response was:|remote host said:|error:)\s*'?([45][0-9]{2})(?:[ :-]|$)"
+    );
     if let Some(c) = reply_ctx.captures(line) {
         let r = c.get(1)?;
         return Some((r.as_str().parse().ok(), None, r.start()));
@@ -303,7 +347,9 @@ fn find_units(lines: &[&str]) -> Vec<Unit> {
                 let t = next.trim_start();
                 t.starts_with(&format!("{r}-")) || t.starts_with(&format!("{r} "))
             }) && text.contains(&format!("{}-", reply.unwrap_or(0)));
-            let indented = next.starts_with([' ', '\t']) && !next.trim().is_empty() && find_code(next).is_none();
+            let indented = next.starts_with([' ', '\t'])
+                && !next.trim().is_empty()
+                && find_code(next).is_none();
             if !(continues_reply || indented) || next.trim().is_empty() {
                 break;
             }
@@ -313,7 +359,13 @@ fn find_units(lines: &[&str]) -> Vec<Unit> {
             context.push_str(next.trim());
             j += 1;
         }
-        units.push(Unit { reply, status, text, context, line: i });
+        units.push(Unit {
+            reply,
+            status,
+            text,
+            context,
+            line: i,
+        });
         i = j;
     }
     units
@@ -322,24 +374,34 @@ fn find_units(lines: &[&str]) -> Vec<Unit> {
 /// The human-readable part of a reply: codes, repeated multi-line prefixes,
 /// the leading `<address>:` and the wrappers NDRs put round it removed.
 fn clean_diagnostic(text: &str) -> String {
-    let prefix = regex!(r"(?:^|[\s;])(?:[245][0-9]{2}[ -])?#?[245]\.[0-9]{1,3}\.[0-9]{1,3}\s|^[245][0-9]{2}(?:[ :-]|$)|\s[245][0-9]{2}-");
+    let prefix = regex!(
+        r"(?:^|[\s;])(?:[245][0-9]{2}[ -])?#?[245]\.[0-9]{1,3}\.[0-9]{1,3}\s|^[245][0-9]{2}(?:[ :-]|$)|\s[245][0-9]{2}-"
+    );
     let text = regex!(r"(?i)\b(?:smtp|x-postfix|x-unix|x-local);\s*").replace_all(text, " ");
     let mut s = prefix.replace_all(&text, " ").to_string();
     let lead_addr = Regex::new(&format!(r"^\s*<?{ADDR}>?(?::|\.\.\.)\s*")).ok();
     if let Some(r) = lead_addr {
         s = r.replace(&s, "").to_string();
     }
-    s = regex!(r"(?:\s*>?\s*#SMTP#|\s*##|'\s*$)").replace_all(&s, "").to_string();
+    s = regex!(r"(?:\s*>?\s*#SMTP#|\s*##|'\s*$)")
+        .replace_all(&s, "")
+        .to_string();
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     let s = s.trim_matches(|c: char| c == '\'' || c == '"' || c == ' ');
-    let s = if s.ends_with(')') && s.matches('(').count() < s.matches(')').count() { &s[..s.len() - 1] } else { s };
+    let s = if s.ends_with(')') && s.matches('(').count() < s.matches(')').count() {
+        &s[..s.len() - 1]
+    } else {
+        s
+    };
     s.trim().to_string()
 }
 
 fn is_address_line(line: &str) -> Option<String> {
     let t = line.trim().trim_end_matches(':').trim();
     let r = Regex::new(&format!(r"^(?:<)?({ADDR})(?:>)?(?:\s+on\s+.*|\s+\(.*\))?$")).ok()?;
-    r.captures(t).and_then(|c| c.get(1)).map(|m| m.as_str().to_string())
+    r.captures(t)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string())
 }
 
 /// Addresses the text names as failed or delayed recipients, with where.
@@ -409,12 +471,17 @@ fn find_servers(lines: &[&str]) -> Servers {
         .filter_map(|p| Regex::new(p).ok())
         .collect()
     });
-    let mut s = Servers { reporting: None, remote: Vec::new() };
+    let mut s = Servers {
+        reporting: None,
+        remote: Vec::new(),
+    };
     for (i, line) in lines.iter().enumerate() {
         if s.reporting.is_none() {
             for p in reporting_pats {
                 if let Some(c) = p.captures(line) {
-                    s.reporting = c.get(1).map(|m| m.as_str().trim_end_matches('.').to_ascii_lowercase());
+                    s.reporting = c
+                        .get(1)
+                        .map(|m| m.as_str().trim_end_matches('.').to_ascii_lowercase());
                     break;
                 }
             }
@@ -454,12 +521,25 @@ fn has_bounce_wording(text: &str) -> bool {
 
 fn receiver_of(texts: &[&str]) -> Option<Receiver> {
     let all = texts.join("\n").to_ascii_lowercase();
-    if ["google.com", "googlemail.com", "gmail.com", "gmail"].iter().any(|k| all.contains(k)) {
-        return Some(Receiver::Google);
-    }
-    if ["outlook.com", "hotmail.com", "office365", "microsoft", "resolver.adr", "exchange", "generating server", "as(", "prod.outlook"]
+    if ["google.com", "googlemail.com", "gmail.com", "gmail"]
         .iter()
         .any(|k| all.contains(k))
+    {
+        return Some(Receiver::Google);
+    }
+    if [
+        "outlook.com",
+        "hotmail.com",
+        "office365",
+        "microsoft",
+        "resolver.adr",
+        "exchange",
+        "generating server",
+        "as(",
+        "prod.outlook",
+    ]
+    .iter()
+    .any(|k| all.contains(k))
     {
         return Some(Receiver::Microsoft);
     }
@@ -508,10 +588,19 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
     let listed = listed_recipients(&lines);
 
     // Who sent the bounced message.
-    let orig = |n: &str| src.original.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());
+    let orig = |n: &str| {
+        src.original
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v.as_str())
+    };
     let text_sender = Regex::new(&format!(r"(?i)sender address:\s*<?({ADDR})"))
         .ok()
-        .and_then(|r| r.captures(&human).and_then(|c| c.get(1)).map(|m| m.as_str().to_string()));
+        .and_then(|r| {
+            r.captures(&human)
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str().to_string())
+        });
     let sender = orig("from").and_then(first_addr).or(text_sender.clone());
     let envelope_sender = orig("return-path")
         .and_then(first_addr)
@@ -519,18 +608,27 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
         .or(text_sender)
         .or_else(|| src.bounce_to.clone().filter(|a| !is_daemon(a)));
     let sender = sender.or_else(|| envelope_sender.clone());
-    let senders: HashSet<String> =
-        [&sender, &envelope_sender].into_iter().flatten().map(|a| a.to_ascii_lowercase()).collect();
+    let senders: HashSet<String> = [&sender, &envelope_sender]
+        .into_iter()
+        .flatten()
+        .map(|a| a.to_ascii_lowercase())
+        .collect();
 
     let delay_notice = is_delay_notice(&src.subject)
         || is_delay_notice(&human)
-        || dsn.recipients.iter().any(|r| r.action.as_deref() == Some("delayed"));
+        || dsn
+            .recipients
+            .iter()
+            .any(|r| r.action.as_deref() == Some("delayed"));
 
     // Recipients: the structured report first, then the text.
     let mut found: Vec<Found> = Vec::new();
     let key = |a: &Option<String>| a.as_ref().map(|a| a.to_ascii_lowercase());
     for r in &dsn.recipients {
-        if matches!(r.action.as_deref(), Some("delivered" | "relayed" | "expanded")) {
+        if matches!(
+            r.action.as_deref(),
+            Some("delivered" | "relayed" | "expanded")
+        ) {
             continue;
         }
         let (mut reply, mut status, mut diagnostic) = (None, r.status, None);
@@ -561,25 +659,41 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
             remote: r.remote_mta.clone().or(r.remote_ip.map(|i| i.to_string())),
         });
     }
-    for a in src.failed_header.iter().chain(listed.iter().map(|(a, _)| a)) {
+    for a in src
+        .failed_header
+        .iter()
+        .chain(listed.iter().map(|(a, _)| a))
+    {
         let k = Some(a.to_ascii_lowercase());
         if !found.iter().any(|f| key(&f.address) == k) {
-            found.push(Found { address: Some(a.clone()), ..Found::default() });
+            found.push(Found {
+                address: Some(a.clone()),
+                ..Found::default()
+            });
         }
     }
-    let addr_lines: Vec<(usize, String)> =
-        logical.iter().enumerate().filter_map(|(i, l)| is_address_line(l).map(|a| (i, a))).collect();
+    let addr_lines: Vec<(usize, String)> = logical
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| is_address_line(l).map(|a| (i, a)))
+        .collect();
     let mut orphan_units = Vec::new();
     for u in &units {
         let in_unit = addr_re()
             .find_iter(&u.context)
             .map(|m| m.as_str().to_string())
-            .find(|a| !senders.contains(&a.to_ascii_lowercase()) && !is_daemon(a) && !sender_context(&u.context, a));
+            .find(|a| {
+                !senders.contains(&a.to_ascii_lowercase())
+                    && !is_daemon(a)
+                    && !sender_context(&u.context, a)
+            });
         let address = in_unit.or_else(|| {
             addr_lines
                 .iter()
                 .rev()
-                .find(|(i, a)| *i < u.line && u.line - *i <= 15 && !senders.contains(&a.to_ascii_lowercase()))
+                .find(|(i, a)| {
+                    *i < u.line && u.line - *i <= 15 && !senders.contains(&a.to_ascii_lowercase())
+                })
                 .map(|(_, a)| a.clone())
         });
         let remote = servers
@@ -608,12 +722,22 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
     }
     for (u, diag, remote) in orphan_units {
         let mut used = false;
-        for f in found.iter_mut().filter(|f| f.reply.is_none() && f.status.is_none()) {
+        for f in found
+            .iter_mut()
+            .filter(|f| f.reply.is_none() && f.status.is_none())
+        {
             fill(f, &u, diag.clone(), remote.clone());
             used = true;
         }
         if !used && found.is_empty() {
-            found.push(Found { address: None, reply: u.reply, status: u.status, diagnostic: diag, action: None, remote });
+            found.push(Found {
+                address: None,
+                reply: u.reply,
+                status: u.status,
+                diagnostic: diag,
+                action: None,
+                remote,
+            });
         }
     }
 
@@ -639,10 +763,12 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
                 .and_then(|a| a.rsplit_once('@'))
                 .map(|(_, d)| d.to_ascii_lowercase())
         });
-    let remote_server = found
-        .iter()
-        .find_map(|f| f.remote.clone())
-        .or_else(|| servers.remote.iter().find_map(|(h, ip, _)| h.clone().or(ip.map(|i| i.to_string()))));
+    let remote_server = found.iter().find_map(|f| f.remote.clone()).or_else(|| {
+        servers
+            .remote
+            .iter()
+            .find_map(|(h, ip, _)| h.clone().or(ip.map(|i| i.to_string())))
+    });
 
     let remote_texts: Vec<String> = dsn
         .recipients
@@ -678,11 +804,15 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
         .collect();
     recipients.dedup_by(|a, b| a.address.is_some() && a.address == b.address);
 
-    let kind = recipients.iter().map(|r| r.kind).max().unwrap_or(if delay_notice {
-        Kind::Delay
-    } else {
-        Kind::Permanent
-    });
+    let kind = recipients
+        .iter()
+        .map(|r| r.kind)
+        .max()
+        .unwrap_or(if delay_notice {
+            Kind::Delay
+        } else {
+            Kind::Permanent
+        });
 
     // What --check would use from the bounce.
     let remote_ips: HashSet<IpAddr> = servers
@@ -703,7 +833,16 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
     };
 
     let evidence = Evidence {
-        codes: recipients.iter().map(|r| (r.status.as_deref().and_then(StatusCode::parse), r.reply_code, r.kind)).collect(),
+        codes: recipients
+            .iter()
+            .map(|r| {
+                (
+                    r.status.as_deref().and_then(StatusCode::parse),
+                    r.reply_code,
+                    r.kind,
+                )
+            })
+            .collect(),
         remote_texts: remote_texts.iter().map(|t| t.as_str()).collect(),
         boilerplate: boilerplate(&all_text),
         receiver,
@@ -728,9 +867,19 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
 /// A host name of the sender's own (three labels or more, not a big
 /// provider's): the one its EHLO would carry.
 fn looks_like_own_host(name: &str) -> bool {
-    const PROVIDERS: &[&str] =
-        &["google.com", "googlemail.com", "outlook.com", "exchangelabs.com", "yahoo.com", "yahoodns.net", "hotmail.com"];
-    name.split('.').count() >= 3 && !PROVIDERS.iter().any(|p| name == *p || name.ends_with(&format!(".{p}")))
+    const PROVIDERS: &[&str] = &[
+        "google.com",
+        "googlemail.com",
+        "outlook.com",
+        "exchangelabs.com",
+        "yahoo.com",
+        "yahoodns.net",
+        "hotmail.com",
+    ];
+    name.split('.').count() >= 3
+        && !PROVIDERS
+            .iter()
+            .any(|p| name == *p || name.ends_with(&format!(".{p}")))
 }
 
 fn fill(f: &mut Found, u: &Unit, diag: Option<String>, remote: Option<String>) {
@@ -756,7 +905,14 @@ fn fill(f: &mut Found, u: &Unit, diag: Option<String>, remote: Option<String>) {
 
 fn is_daemon(a: &str) -> bool {
     let local = a.split('@').next().unwrap_or("").to_ascii_lowercase();
-    matches!(local.as_str(), "mailer-daemon" | "postmaster" | "mail-daemon" | "maildaemon" | "microsoftexchange329e71ec88ae4615bbc36ab6ce41109e")
+    matches!(
+        local.as_str(),
+        "mailer-daemon"
+            | "postmaster"
+            | "mail-daemon"
+            | "maildaemon"
+            | "microsoftexchange329e71ec88ae4615bbc36ab6ce41109e"
+    )
 }
 
 /// `<a@b>: Sender address rejected` names the sender, not a recipient.
@@ -766,11 +922,18 @@ fn sender_context(context: &str, addr: &str) -> bool {
     lower.find(&a).is_some_and(|i| {
         let after = &lower[i + a.len()..];
         let after = after.trim_start_matches(['>', ':', ' ', '.']);
-        after.starts_with("sender") || lower[..i].ends_with("from:<") || lower[..i].ends_with("mail from:<")
+        after.starts_with("sender")
+            || lower[..i].ends_with("from:<")
+            || lower[..i].ends_with("mail from:<")
     })
 }
 
-fn kind_of(status: Option<StatusCode>, reply: Option<u16>, action: Option<&str>, delay_notice: bool) -> Kind {
+fn kind_of(
+    status: Option<StatusCode>,
+    reply: Option<u16>,
+    action: Option<&str>,
+    delay_notice: bool,
+) -> Kind {
     let class = status.map(|s| s.class).or(reply.map(|r| (r / 100) as u8));
     match (class, action) {
         (Some(5), _) => Kind::Permanent,
@@ -803,18 +966,27 @@ fn helo_in(remote_texts: &[String]) -> Option<String> {
     let pats: [&Regex; 3] = [
         regex!(r"(?i)<([^<>\s]+)>:?\s*helo command rejected"),
         regex!(r"(?i)\(helo[= ]([A-Za-z0-9][A-Za-z0-9.-]*)\)"),
-        regex!(r#"(?i)\b(?:helo|ehlo)(?: name| hostname| host)?[ :=]+['"<\[]([A-Za-z0-9][A-Za-z0-9.-]*)['">\]]"#),
+        regex!(
+            r#"(?i)\b(?:helo|ehlo)(?: name| hostname| host)?[ :=]+['"<\[]([A-Za-z0-9][A-Za-z0-9.-]*)['">\]]"#
+        ),
     ];
-    remote_texts
-        .iter()
-        .find_map(|t| pats.iter().find_map(|p| p.captures(t).and_then(|c| c.get(1)).map(|m| m.as_str().to_string())))
+    remote_texts.iter().find_map(|t| {
+        pats.iter().find_map(|p| {
+            p.captures(t)
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str().to_string())
+        })
+    })
 }
 
 /// Text the reporting server wrote around the replies, without header-like
 /// lines (the quoted Subject: of the user's message must not match a rule).
 fn boilerplate(text: &str) -> String {
     text.lines()
-        .filter(|l| !regex!(r"^\s*(?:subject|from|to|cc|date|sent|message-id|received|return-path)\s*:").is_match(l))
+        .filter(|l| {
+            !regex!(r"^\s*(?:subject|from|to|cc|date|sent|message-id|received|return-path)\s*:")
+                .is_match(l)
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -826,11 +998,23 @@ mod tests {
     #[test]
     fn codes_are_found_where_they_stand() {
         let c = |l: &str| find_code(l).map(|(r, s, _)| (r, s.map(|s| s.to_string())));
-        assert_eq!(c("#550 5.7.1 <a@b.example>: Recipient address rejected ##"), Some((Some(550), Some("5.7.1".into()))));
-        assert_eq!(c("550-5.1.1 The email account"), Some((Some(550), Some("5.1.1".into()))));
-        assert_eq!(c("#< #5.1.1 smtp;550 5.1.1 User unknown> #SMTP#"), Some((Some(550), Some("5.1.1".into()))));
+        assert_eq!(
+            c("#550 5.7.1 <a@b.example>: Recipient address rejected ##"),
+            Some((Some(550), Some("5.7.1".into())))
+        );
+        assert_eq!(
+            c("550-5.1.1 The email account"),
+            Some((Some(550), Some("5.1.1".into())))
+        );
+        assert_eq!(
+            c("#< #5.1.1 smtp;550 5.1.1 User unknown> #SMTP#"),
+            Some((Some(550), Some("5.1.1".into())))
+        );
         assert_eq!(c("Status: 4.4.7"), Some((None, Some("4.4.7".into()))));
-        assert_eq!(c("host mx.example.net[203.0.113.5] said: 554 Go away"), Some((Some(554), None)));
+        assert_eq!(
+            c("host mx.example.net[203.0.113.5] said: 554 Go away"),
+            Some((Some(554), None))
+        );
         assert_eq!(c("We released version 5.1.12.7 today"), None);
         assert_eq!(c("Meeting on 4.4.2024"), None);
         assert_eq!(c("Bring 500 apples"), None);
@@ -839,24 +1023,44 @@ mod tests {
     #[test]
     fn diagnostics_lose_codes_and_wrappers() {
         assert_eq!(
-            clean_diagnostic("550 5.7.1 <user@example.net>: Recipient address rejected: Invalid recipient ##"),
+            clean_diagnostic(
+                "550 5.7.1 <user@example.net>: Recipient address rejected: Invalid recipient ##"
+            ),
             "Recipient address rejected: Invalid recipient"
         );
         assert_eq!(
             clean_diagnostic("550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking. 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser"),
             "The email account that you tried to reach does not exist. Please try double-checking. https://support.google.com/mail/?p=NoSuchUser"
         );
-        assert_eq!(clean_diagnostic("550 5.1.1 <u@example.net>... User unknown)"), "User unknown");
-        assert_eq!(clean_diagnostic("400 4.4.7 Message delayed'"), "Message delayed");
-        assert_eq!(clean_diagnostic("5.1.1 smtp;550 5.1.1 User unknown> #SMTP#"), "User unknown");
+        assert_eq!(
+            clean_diagnostic("550 5.1.1 <u@example.net>... User unknown)"),
+            "User unknown"
+        );
+        assert_eq!(
+            clean_diagnostic("400 4.4.7 Message delayed'"),
+            "Message delayed"
+        );
+        assert_eq!(
+            clean_diagnostic("5.1.1 smtp;550 5.1.1 User unknown> #SMTP#"),
+            "User unknown"
+        );
     }
 
     #[test]
     fn kinds() {
         let s = |x: &str| StatusCode::parse(x);
-        assert_eq!(kind_of(s("5.1.1"), Some(550), Some("failed"), false), Kind::Permanent);
-        assert_eq!(kind_of(s("4.4.7"), Some(400), Some("delayed"), true), Kind::Delay);
-        assert_eq!(kind_of(s("4.4.1"), None, Some("failed"), false), Kind::Transient);
+        assert_eq!(
+            kind_of(s("5.1.1"), Some(550), Some("failed"), false),
+            Kind::Permanent
+        );
+        assert_eq!(
+            kind_of(s("4.4.7"), Some(400), Some("delayed"), true),
+            Kind::Delay
+        );
+        assert_eq!(
+            kind_of(s("4.4.1"), None, Some("failed"), false),
+            Kind::Transient
+        );
         assert_eq!(kind_of(s("4.2.2"), Some(452), None, false), Kind::Transient);
         assert_eq!(kind_of(None, None, None, true), Kind::Delay);
         assert_eq!(kind_of(None, None, None, false), Kind::Permanent);

@@ -26,11 +26,17 @@ pub struct Part {
 impl Part {
     /// The first value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every part in the tree, depth first, itself included.
@@ -95,14 +101,26 @@ pub fn parse(bytes: &[u8]) -> Part {
 fn parse_entity(bytes: &[u8], depth: usize, budget: &mut usize, default_type: &str) -> Part {
     let (head, body) = split_head_body(bytes);
     let headers = parse_headers(head);
-    let mut part = Part { headers, ..Part::default() };
+    let mut part = Part {
+        headers,
+        ..Part::default()
+    };
     let (ctype, params) = match part.header("content-type") {
         Some(v) => parse_content_type(v),
         None => (default_type.to_string(), Vec::new()),
     };
     part.content_type = ctype;
-    let encoding = part.header("content-transfer-encoding").unwrap_or("").trim().to_ascii_lowercase();
-    let param = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let encoding = part
+        .header("content-transfer-encoding")
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
 
     if depth >= MAX_DEPTH {
         part.text = to_text(body, None);
@@ -110,13 +128,18 @@ fn parse_entity(bytes: &[u8], depth: usize, budget: &mut usize, default_type: &s
     }
     if part.content_type.starts_with("multipart/") {
         if let Some(boundary) = param("boundary") {
-            let child_default = if part.content_type == "multipart/digest" { "message/rfc822" } else { "text/plain" };
+            let child_default = if part.content_type == "multipart/digest" {
+                "message/rfc822"
+            } else {
+                "text/plain"
+            };
             for chunk in split_multipart(body, boundary.as_bytes()) {
                 if *budget == 0 {
                     break;
                 }
                 *budget -= 1;
-                part.children.push(parse_entity(chunk, depth + 1, budget, child_default));
+                part.children
+                    .push(parse_entity(chunk, depth + 1, budget, child_default));
             }
             return part;
         }
@@ -126,14 +149,18 @@ fn parse_entity(bytes: &[u8], depth: usize, budget: &mut usize, default_type: &s
         "message/rfc822" | "message/global" => {
             if *budget > 0 {
                 *budget -= 1;
-                part.children.push(parse_entity(&decoded, depth + 1, budget, "text/plain"));
+                part.children
+                    .push(parse_entity(&decoded, depth + 1, budget, "text/plain"));
             }
         }
         "text/rfc822-headers" | "message/rfc822-headers" | "message/global-headers" => {
             if *budget > 0 {
                 *budget -= 1;
                 let (head, _) = split_head_body(&decoded);
-                let mut headers_only = Part { headers: parse_headers(head), ..Part::default() };
+                let mut headers_only = Part {
+                    headers: parse_headers(head),
+                    ..Part::default()
+                };
                 headers_only.content_type = "text/plain".into();
                 part.children.push(headers_only);
             }
@@ -197,17 +224,28 @@ pub fn parse_headers(head: &[u8]) -> Vec<(String, String)> {
 /// Parameter names are lower case; values keep their case (boundaries do).
 fn parse_content_type(v: &str) -> (String, Vec<(String, String)>) {
     let mut parts = split_params(v);
-    let ctype = if parts.is_empty() { String::new() } else { parts.remove(0).trim().to_ascii_lowercase() };
+    let ctype = if parts.is_empty() {
+        String::new()
+    } else {
+        parts.remove(0).trim().to_ascii_lowercase()
+    };
     let params = parts
         .into_iter()
         .filter_map(|p| {
             let (n, val) = p.split_once('=')?;
             let val = val.trim();
-            let val = val.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(val);
+            let val = val
+                .strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .unwrap_or(val);
             Some((n.trim().to_ascii_lowercase(), val.to_string()))
         })
         .collect();
-    let ctype = if ctype.contains('/') { ctype } else { "text/plain".to_string() };
+    let ctype = if ctype.contains('/') {
+        ctype
+    } else {
+        "text/plain".to_string()
+    };
     (ctype, params)
 }
 
@@ -239,7 +277,11 @@ fn split_multipart<'a>(body: &'a [u8], boundary: &[u8]) -> Vec<&'a [u8]> {
     let mut start: Option<usize> = None;
     let mut pos = 0;
     while pos < body.len() {
-        let end = body[pos..].iter().position(|&b| b == b'\n').map(|n| pos + n + 1).unwrap_or(body.len());
+        let end = body[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|n| pos + n + 1)
+            .unwrap_or(body.len());
         let line = trim_eol(&body[pos..end]);
         if line.starts_with(&delim) {
             let rest = &line[delim.len()..];
@@ -357,7 +399,12 @@ pub fn to_text(bytes: &[u8], charset: Option<&str>) -> String {
     if let Ok(s) = std::str::from_utf8(bytes) {
         return s.to_string();
     }
-    if cs.is_empty() || cs.contains("8859") || cs.contains("1252") || cs.contains("latin") || cs == "us-ascii" {
+    if cs.is_empty()
+        || cs.contains("8859")
+        || cs.contains("1252")
+        || cs.contains("latin")
+        || cs == "us-ascii"
+    {
         return bytes.iter().map(|&b| char::from(b)).collect();
     }
     String::from_utf8_lossy(bytes).into_owned()
@@ -417,11 +464,18 @@ pub fn html_to_text(html: &str) -> String {
             if ch == '>' {
                 in_tag = false;
                 let t = tag.trim().to_ascii_lowercase();
-                let name = t.trim_start_matches('/').split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or("");
+                let name = t
+                    .trim_start_matches('/')
+                    .split(|c: char| c.is_whitespace() || c == '/')
+                    .next()
+                    .unwrap_or("");
                 if matches!(name, "style" | "script" | "head") {
                     skip_depth = !t.starts_with('/');
                 }
-                if matches!(name, "br" | "p" | "div" | "tr" | "li" | "table" | "h1" | "h2" | "h3" | "pre") {
+                if matches!(
+                    name,
+                    "br" | "p" | "div" | "tr" | "li" | "table" | "h1" | "h2" | "h3" | "pre"
+                ) {
                     out.push('\n');
                 }
                 tag.clear();
@@ -499,7 +553,9 @@ mod tests {
         // 1000 nested multiparts: parsed to MAX_DEPTH, no stack overflow.
         let mut m = String::new();
         for i in 0..1000 {
-            m.push_str(&format!("Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n"));
+            m.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n"
+            ));
         }
         let p = parse(m.as_bytes());
         assert!(p.walk().len() <= MAX_DEPTH + 1);
@@ -514,15 +570,24 @@ mod tests {
     fn message_detection() {
         assert!(looks_like_message("From: a@b\nSubject: x\n\nbody"));
         assert!(looks_like_message("Received: from x\n\tby y\nTo: z\n\n"));
-        assert!(!looks_like_message("Delivery has failed to these recipients or groups:\n\nuser@example.net\n"));
-        assert!(!looks_like_message("550 5.1.1 <a@b>: Recipient address rejected"));
+        assert!(!looks_like_message(
+            "Delivery has failed to these recipients or groups:\n\nuser@example.net\n"
+        ));
+        assert!(!looks_like_message(
+            "550 5.1.1 <a@b>: Recipient address rejected"
+        ));
     }
 
     #[test]
     fn latin1_and_html() {
-        assert_eq!(to_text(&[0x63, 0x61, 0x66, 0xe9], Some("iso-8859-1")), "caf\u{e9}");
+        assert_eq!(
+            to_text(&[0x63, 0x61, 0x66, 0xe9], Some("iso-8859-1")),
+            "caf\u{e9}"
+        );
         assert_eq!(to_text(&[0xe9], None), "\u{e9}");
-        let t = html_to_text("<html><head><style>p{}</style></head><body><p>550 5.1.1 &lt;a@b&gt;</p>x<br>y</body>");
+        let t = html_to_text(
+            "<html><head><style>p{}</style></head><body><p>550 5.1.1 &lt;a@b&gt;</p>x<br>y</body>",
+        );
         assert!(t.contains("550 5.1.1 <a@b>") && t.contains("x\ny"), "{t:?}");
         assert!(!t.contains("p{}"));
     }

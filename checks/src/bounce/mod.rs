@@ -114,7 +114,10 @@ impl Bounce {
         [&self.sender, &self.envelope_sender]
             .into_iter()
             .flatten()
-            .find_map(|a| a.rsplit_once('@').map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase()))
+            .find_map(|a| {
+                a.rsplit_once('@')
+                    .map(|(_, d)| d.trim_end_matches('.').to_ascii_lowercase())
+            })
             .filter(|d| d.contains('.'))
     }
 }
@@ -123,7 +126,7 @@ impl Bounce {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub target: Target,
-    /// One line per value taken from the bounce, e.g. "domain shop.test (From: of the bounced message)".
+    /// One line per value taken from the bounce, e.g. "domain example.com (the bounced message's sender)".
     pub from_bounce: Vec<String>,
     /// The check ids the causes point to that this build has, in registry order.
     pub checks: Vec<&'static str>,
@@ -156,8 +159,11 @@ impl Bounce {
                 let d = self.sender_domain().ok_or(
                     "the bounce does not show the sender's address: give the sending domain with --domain",
                 )?;
-                let d = crate::names::to_domain(&d)
-                    .map_err(|e| format!("the sender domain in the bounce ({d}) is not usable: {e}; give --domain"))?;
+                let d = crate::names::to_domain(&d).map_err(|e| {
+                    format!(
+                        "the sender domain in the bounce ({d}) is not usable: {e}; give --domain"
+                    )
+                })?;
                 from_bounce.push(format!("domain {d} (the bounced message's sender)"));
                 d
             }
@@ -185,9 +191,19 @@ impl Bounce {
             }),
         };
         // The envelope sender is only the bounce's to give when the domain is.
-        let mail_from = if given_domain { None } else { self.envelope_sender.clone() };
+        let mail_from = if given_domain {
+            None
+        } else {
+            self.envelope_sender.clone()
+        };
         Ok(Plan {
-            target: Target { domain, ips, helo, mail_from, selectors },
+            target: Target {
+                domain,
+                ips,
+                helo,
+                mail_from,
+                selectors,
+            },
             from_bounce,
             checks: causes::checks_to_run(&self.causes),
         })
@@ -204,7 +220,10 @@ impl Bounce {
                 checks: Vec::new(),
             }
         } else {
-            let selection = Selection { only: checks.iter().map(|c| c.to_string()).collect(), skip: Vec::new() };
+            let selection = Selection {
+                only: checks.iter().map(|c| c.to_string()).collect(),
+                skip: Vec::new(),
+            };
             crate::run(ctx, &selection).await
         };
         let rd = self.recipient_domain();
@@ -240,7 +259,9 @@ fn is_binary(bytes: &[u8]) -> bool {
         .iter()
         .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c | 0x1b))
         .count();
-    controls * 100 > sample.len()
+    // A few stray escapes in a pasted reply are text (and get escaped on
+    // output); a stream of them is not.
+    controls >= 16 && controls * 100 > sample.len()
 }
 
 #[cfg(test)]
@@ -251,10 +272,16 @@ mod tests {
     fn bad_input_is_refused_clearly() {
         assert_eq!(parse(b"").unwrap_err(), BounceError::Empty);
         assert_eq!(parse(b" \n\t\r\n").unwrap_err(), BounceError::Empty);
-        assert_eq!(parse(b"\x7fELF\x02\x01\x01\x00\x00").unwrap_err(), BounceError::Binary);
+        assert_eq!(
+            parse(b"\x7fELF\x02\x01\x01\x00\x00").unwrap_err(),
+            BounceError::Binary
+        );
         let big = vec![b'a'; MAX_INPUT_BYTES + 1];
         assert_eq!(parse(&big).unwrap_err(), BounceError::TooLarge);
-        assert_eq!(parse(b"Dear team, lunch is at noon.\nBring 5 apples.\n").unwrap_err(), BounceError::NotABounce);
+        assert_eq!(
+            parse(b"Dear team, lunch is at noon.\nBring 5 apples.\n").unwrap_err(),
+            BounceError::NotABounce
+        );
         // Latin-1 text is not binary.
         assert!(!is_binary(b"caf\xe9 d\xe9j\xe0 vu\n"));
     }

@@ -42,7 +42,11 @@ impl StatusCode {
             "5" => 5,
             _ => return None,
         };
-        Some(StatusCode { class, subject: num(subject)?, detail: num(detail)? })
+        Some(StatusCode {
+            class,
+            subject: num(subject)?,
+            detail: num(detail)?,
+        })
     }
 }
 
@@ -97,7 +101,9 @@ fn registry() -> &'static Registry {
         };
         for line in data_rows(IANA) {
             let cols: Vec<&str> = line.split('\t').collect();
-            let (Some(section), Some(code), Some(meaning)) = (cols.first(), cols.get(1), cols.get(2)) else {
+            let (Some(section), Some(code), Some(meaning)) =
+                (cols.first(), cols.get(1), cols.get(2))
+            else {
                 continue;
             };
             let parts: Vec<&str> = code.split('.').collect();
@@ -122,7 +128,8 @@ fn registry() -> &'static Registry {
         }
         for line in data_rows(RECEIVERS) {
             let cols: Vec<&str> = line.split('\t').collect();
-            if let (Some(who), Some(code), Some(meaning)) = (cols.first(), cols.get(1), cols.get(2)) {
+            if let (Some(who), Some(code), Some(meaning)) = (cols.first(), cols.get(1), cols.get(2))
+            {
                 if let Some(code) = StatusCode::parse(code) {
                     r.receivers.push((who, code, meaning));
                 }
@@ -133,7 +140,8 @@ fn registry() -> &'static Registry {
 }
 
 fn data_rows(text: &'static str) -> impl Iterator<Item = &'static str> {
-    text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
 }
 
 /// The registered meaning of X.subject.detail, if IANA lists it.
@@ -152,7 +160,10 @@ pub fn iana_meaning(code: StatusCode) -> Option<&'static str> {
 pub fn meaning(code: StatusCode, receiver: Option<Receiver>) -> String {
     let reg = registry();
     let iana = iana_meaning(code);
-    let own = reg.receivers.iter().find(|(who, c, _)| *c == code && receiver.map(|r| r.key()) == Some(*who));
+    let own = reg
+        .receivers
+        .iter()
+        .find(|(who, c, _)| *c == code && receiver.map(|r| r.key()) == Some(*who));
     if let (Some((_, _, m)), Some(r)) = (own, receiver) {
         return format!("{m} ({} usage)", r.label());
     }
@@ -161,7 +172,11 @@ pub fn meaning(code: StatusCode, receiver: Option<Receiver>) -> String {
     }
     // A code outside the registry that only one receiver uses means the same
     // whoever relayed the bounce.
-    let owners: Vec<_> = reg.receivers.iter().filter(|(_, c, _)| *c == code).collect();
+    let owners: Vec<_> = reg
+        .receivers
+        .iter()
+        .filter(|(_, c, _)| *c == code)
+        .collect();
     if let [(who, _, m)] = owners.as_slice() {
         let label = match *who {
             "microsoft" => "Microsoft",
@@ -170,9 +185,17 @@ pub fn meaning(code: StatusCode, receiver: Option<Receiver>) -> String {
         };
         return format!("{m} ({label} usage)");
     }
-    let class = reg.classes.iter().find(|(c, _)| *c == code.class).map(|(_, m)| *m).unwrap_or("Unknown class");
+    let class = reg
+        .classes
+        .iter()
+        .find(|(c, _)| *c == code.class)
+        .map(|(_, m)| *m)
+        .unwrap_or("Unknown class");
     match reg.subjects.iter().find(|(s, _)| *s == code.subject) {
-        Some((_, s)) => format!("{class}: {} ({code} is not in the IANA registry)", s.to_lowercase()),
+        Some((_, s)) => format!(
+            "{class}: {} ({code} is not in the IANA registry)",
+            s.to_lowercase()
+        ),
         None => format!("{class} ({code} is not in the IANA registry)"),
     }
 }
@@ -216,7 +239,14 @@ mod tests {
 
     #[test]
     fn parses_only_well_formed_codes() {
-        assert_eq!(c("5.7.1"), StatusCode { class: 5, subject: 7, detail: 1 });
+        assert_eq!(
+            c("5.7.1"),
+            StatusCode {
+                class: 5,
+                subject: 7,
+                detail: 1
+            }
+        );
         assert_eq!(c("4.4.316").detail, 316);
         for bad in ["5.7", "6.1.1", "5.1000.1", "5..1", "5.7.1.2", "a.b.c", ""] {
             assert!(StatusCode::parse(bad).is_none(), "{bad}");
@@ -270,7 +300,10 @@ mod tests {
         assert!(meaning(c("5.7.606"), None).contains("Microsoft"));
         // Unregistered: said by class and subject.
         let m = meaning(c("5.7.999"), None);
-        assert!(m.starts_with("Permanent failure: security or policy status"), "{m}");
+        assert!(
+            m.starts_with("Permanent failure: security or policy status"),
+            "{m}"
+        );
         assert!(m.contains("5.7.999"), "{m}");
         let m = meaning(c("4.9.1"), None);
         assert!(m.starts_with("Persistent transient failure"), "{m}");
