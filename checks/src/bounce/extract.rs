@@ -84,10 +84,8 @@ fn visit(p: &Part, s: &mut Sources) {
         | "message/global-headers" => {
             // The bounced message: read its headers, never its body (its
             // words are the user's, not the receiver's).
-            if s.original.is_empty() {
-                if let Some(c) = p.children.first() {
-                    s.original = c.headers.clone();
-                }
+            if let (true, Some(c)) = (s.original.is_empty(), p.children.first()) {
+                s.original = c.headers.clone();
             }
         }
         "text/html" => s.html.push(mime::html_to_text(&p.text)),
@@ -634,19 +632,16 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
         let (mut reply, mut status, mut diagnostic) = (None, r.status, None);
         if let Some(d) = &r.diagnostic {
             let joined = d.split_whitespace().collect::<Vec<_>>().join(" ");
-            match find_code(&joined) {
-                Some((rc, st, _)) => {
-                    reply = rc;
-                    status = status.or(st);
-                    // The registry-level status wins when the reply's own is
-                    // a generic x.0.0 and the DSN's is specific.
-                    if let (Some(s), Some(st)) = (r.status, st) {
-                        if s.subject == 0 && s.detail == 0 {
-                            status = Some(st);
-                        }
+            if let Some((rc, st, _)) = find_code(&joined) {
+                reply = rc;
+                status = status.or(st);
+                // A generic x.0.0 in the Status field gives way to the
+                // specific code in the remote's own reply.
+                if let (Some(s), Some(st)) = (r.status, st) {
+                    if s.subject == 0 && s.detail == 0 {
+                        status = Some(st);
                     }
                 }
-                None => {}
             }
             diagnostic = Some(clean_diagnostic(&joined)).filter(|d| !d.is_empty());
         }
