@@ -794,3 +794,60 @@ fn check_without_a_sender_needs_domain() {
     assert!(text.contains("from the bounce: ip 192.0.2.25"), "{text}");
     assert!(text.contains("verdict: ruled out — rdns.ok"), "{text}");
 }
+
+#[test]
+fn damaged_and_hostile_input_never_panics() {
+    // Every corpus file cut short at many points, and with bytes flipped.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for e in std::fs::read_dir(corpus("")).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        for i in 0..40 {
+            let cut = bytes.len() * i / 40;
+            let _ = bounce::parse(&bytes[..cut]);
+            let mut m = bytes.clone();
+            for _ in 0..8 {
+                let at = (next() as usize) % m.len().max(1);
+                if let Some(b) = m.get_mut(at) {
+                    *b = next() as u8;
+                }
+            }
+            let _ = bounce::parse(&m);
+        }
+    }
+    // Hostile sizes: thousands of recipients and replies, one enormous line,
+    // deep MIME nesting. Bounded, and still read.
+    let mut many = String::from("Delivery has failed to these recipients or groups:\n\n");
+    for i in 0..5_000 {
+        many.push_str(&format!(
+            "user{i}@example.net\n#550 5.1.1 <user{i}@example.net>: User unknown ##\n\n"
+        ));
+    }
+    let b = bounce::parse(many.as_bytes()).unwrap();
+    assert!(
+        b.recipients.len() <= 500 && b.recipients.len() >= 100,
+        "{}",
+        b.recipients.len()
+    );
+    assert_eq!(b.causes[0].id, "recipient_unknown");
+    let long = format!(
+        "550 5.7.1 {}\n",
+        "blocked using zen.spamhaus.org ".repeat(30_000)
+    );
+    assert_eq!(
+        bounce::parse(long.as_bytes()).unwrap().causes[0].id,
+        "sending_ip_blocklisted"
+    );
+    let mut nested = String::from("Subject: x\n");
+    for i in 0..5_000 {
+        nested.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n"
+        ));
+    }
+    let _ = bounce::parse(nested.as_bytes());
+}

@@ -30,6 +30,9 @@ macro_rules! regex {
     }};
 }
 
+/// Replies and recipients read from one bounce, at most.
+const MAX_UNITS: usize = 500;
+
 const ADDR: &str = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,63}";
 
 fn addr_re() -> &'static Regex {
@@ -377,10 +380,9 @@ fn clean_diagnostic(text: &str) -> String {
     );
     let text = regex!(r"(?i)\b(?:smtp|x-postfix|x-unix|x-local);\s*").replace_all(text, " ");
     let mut s = prefix.replace_all(&text, " ").to_string();
-    let lead_addr = Regex::new(&format!(r"^\s*<?{ADDR}>?(?::|\.\.\.)\s*")).ok();
-    if let Some(r) = lead_addr {
-        s = r.replace(&s, "").to_string();
-    }
+    static LEAD_ADDR: OnceLock<Regex> = OnceLock::new();
+    let lead_addr = re(&LEAD_ADDR, &format!(r"^\s*<?{ADDR}>?(?::|\.\.\.)\s*"));
+    s = lead_addr.replace(&s, "").to_string();
     s = regex!(r"(?:\s*>?\s*#SMTP#|\s*##|'\s*$)")
         .replace_all(&s, "")
         .to_string();
@@ -396,7 +398,14 @@ fn clean_diagnostic(text: &str) -> String {
 
 fn is_address_line(line: &str) -> Option<String> {
     let t = line.trim().trim_end_matches(':').trim();
-    let r = Regex::new(&format!(r"^(?:<)?({ADDR})(?:>)?(?:\s+on\s+.*|\s+\(.*\))?$")).ok()?;
+    if t.len() > 400 || !t.contains('@') {
+        return None;
+    }
+    static LINE: OnceLock<Regex> = OnceLock::new();
+    let r = re(
+        &LINE,
+        &format!(r"^(?:<)?({ADDR})(?:>)?(?:\s+on\s+.*|\s+\(.*\))?$"),
+    );
     r.captures(t)
         .and_then(|c| c.get(1))
         .map(|m| m.as_str().to_string())
@@ -407,14 +416,17 @@ fn listed_recipients(lines: &[&str]) -> Vec<(String, usize)> {
     let intro = regex!(
         r"(?i)(?:recipients or groups|following (?:recipient|address)(?:es|\(s\)|s)?|permanent fatal errors|transient non-fatal errors|failed permanently|delivery to the following|could not reach the following|unable to deliver your message to the following)"
     );
-    let sentence = Regex::new(&format!(
-        r"(?i)(?:your message to|message (?:wasn't|was not|couldn't be|could not be|has not been|hasn't been) delivered to|delivering your message to|deliver your message to|delivery to|recipient address:|not be delivered to)\s*<?({ADDR})>?"
-    ))
-    .ok();
+    static SENTENCE: OnceLock<Regex> = OnceLock::new();
+    let sentence = Some(re(
+        &SENTENCE,
+        &format!(
+            r"(?i)(?:your message to|message (?:wasn't|was not|couldn't be|could not be|has not been|hasn't been) delivered to|delivering your message to|deliver your message to|delivery to|recipient address:|not be delivered to)\s*<?({ADDR})>?"
+        ),
+    ));
     let mut out = Vec::new();
     let mut listing = 0usize;
     for (i, line) in lines.iter().enumerate() {
-        if let Some(r) = &sentence {
+        if let Some(r) = sentence {
             for c in r.captures_iter(line) {
                 if let Some(m) = c.get(1) {
                     out.push((m.as_str().to_string(), i));
@@ -581,7 +593,9 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
     let lines: Vec<&str> = human.lines().collect();
     let logical = logical_lines(&lines);
     let logical: Vec<&str> = logical.iter().map(String::as_str).collect();
-    let units = find_units(&logical);
+    let mut units = find_units(&logical);
+    // A real bounce has a handful; a hostile one must not cost quadratic time.
+    units.truncate(MAX_UNITS);
     let servers = find_servers(&logical);
     let listed = listed_recipients(&lines);
 
@@ -592,13 +606,11 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
             .find(|(k, _)| k.eq_ignore_ascii_case(n))
             .map(|(_, v)| v.as_str())
     };
-    let text_sender = Regex::new(&format!(r"(?i)sender address:\s*<?({ADDR})"))
-        .ok()
-        .and_then(|r| {
-            r.captures(&human)
-                .and_then(|c| c.get(1))
-                .map(|m| m.as_str().to_string())
-        });
+    static SENDER: OnceLock<Regex> = OnceLock::new();
+    let text_sender = re(&SENDER, &format!(r"(?i)sender address:\s*<?({ADDR})"))
+        .captures(&human)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string());
     let sender = orig("from").and_then(first_addr).or(text_sender.clone());
     let envelope_sender = orig("return-path")
         .and_then(first_addr)
@@ -622,7 +634,7 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
     // Recipients: the structured report first, then the text.
     let mut found: Vec<Found> = Vec::new();
     let key = |a: &Option<String>| a.as_ref().map(|a| a.to_ascii_lowercase());
-    for r in &dsn.recipients {
+    for r in dsn.recipients.iter().take(MAX_UNITS) {
         if matches!(
             r.action.as_deref(),
             Some("delivered" | "relayed" | "expanded")
@@ -683,12 +695,12 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
                     && !sender_context(&u.context, a)
             });
         let address = in_unit.or_else(|| {
-            addr_lines
+            let before = addr_lines.partition_point(|(i, _)| *i < u.line);
+            addr_lines[..before]
                 .iter()
                 .rev()
-                .find(|(i, a)| {
-                    *i < u.line && u.line - *i <= 15 && !senders.contains(&a.to_ascii_lowercase())
-                })
+                .take_while(|(i, _)| u.line - *i <= 15)
+                .find(|(_, a)| !senders.contains(&a.to_ascii_lowercase()))
                 .map(|(_, a)| a.clone())
         });
         let remote = servers
@@ -700,8 +712,10 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
         match address {
             Some(a) => {
                 let k = Some(a.to_ascii_lowercase());
+                let full = found.len() >= MAX_UNITS;
                 match found.iter_mut().find(|f| key(&f.address) == k) {
                     Some(f) => fill(f, u, diag, remote),
+                    None if full => {}
                     None => found.push(Found {
                         address: Some(a),
                         reply: u.reply,
