@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use mailpreflight_checks::bulk::{run_stream, BulkOptions};
 use mailpreflight_checks::dns::Dns;
 use mailpreflight_checks::names::to_domain;
-use mailpreflight_checks::{Options, Report, Selection, Status, Target};
+use mailpreflight_checks::{Report, Selection, Status, Target};
 
 use crate::cli::{parse_helo, parse_ips, parse_selector, CheckArgs, Format};
 use crate::render;
@@ -128,11 +128,7 @@ pub async fn run(
     config.qps = args.qps;
     config.max_inflight = inflight_for_fd_limit(config.max_inflight.max(args.jobs * 4));
     let dns = Dns::new(&config)?;
-    let options = Options {
-        offline: args.dns.offline,
-        check_timeout: args.dns.check_timeout(),
-        ..Options::default()
-    };
+    let options = args.options()?;
     let skipped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let bad = skipped.clone();
     let lines = tokio_stream_lines(BufReader::new(reader));

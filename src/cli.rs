@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use mailpreflight_checks::dns::{DnsConfig, ZoneSource};
 use mailpreflight_checks::names::{host_syntax, to_domain};
-use mailpreflight_checks::{check_ids, Selection, Status, Target};
+use mailpreflight_checks::{check_ids, Options, Selection, Status, Target};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -33,6 +33,8 @@ pub enum Command {
     Path(PathArgs),
     /// Read a bounce (.eml or pasted text): what it means, the likely causes; --check runs the checks they point to.
     Explain(Box<crate::explain::ExplainArgs>),
+    /// RFC 7208 check_host() for one IP and MAIL FROM, with the deciding term and the full trace.
+    Spf(Box<crate::spf_cmd::SpfArgs>),
     /// List the finding codes (a Markdown table), or explain one: `codes rdns.no_ptr`.
     Codes {
         /// A finding code, e.g. rdns.no_ptr.
@@ -126,6 +128,15 @@ pub struct CheckArgs {
     /// Exit 1 when a finding is at or above this status.
     #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Fail)]
     pub fail_on: FailOn,
+    /// Ask this DNS blocklist instead of the default ones (repeatable). Domain lists
+    /// (dbl.spamhaus.org, multi.uribl.com, multi.surbl.org, or `domain:ZONE`) are asked about the
+    /// domain, the others about the sending IPs.
+    #[arg(long = "dnsbl", value_name = "ZONE")]
+    pub dnsbl: Vec<String>,
+    /// Port the SMTP probe connects to on each MX host. The probe only ever sends EHLO, STARTTLS
+    /// and QUIT: never MAIL, RCPT or DATA, so it cannot deliver or verify anything.
+    #[arg(long = "smtp-port", value_name = "PORT", default_value_t = 25)]
+    pub smtp_port: u16,
     #[command(flatten)]
     pub dns: DnsArgs,
     #[command(flatten)]
@@ -235,13 +246,7 @@ pub fn parse_ips(ips: &[String]) -> Result<Vec<IpAddr>> {
 }
 
 pub fn parse_selector(s: &str) -> Result<String> {
-    let sel = s.trim().trim_end_matches('.').to_ascii_lowercase();
-    if sel.contains("._domainkey") {
-        bail!("--selector {s:?}: give only the selector (e.g. s1), not the _domainkey name");
-    }
-    host_syntax(&sel)
-        .map_err(|why| anyhow::anyhow!("--selector {s:?} is not a valid DKIM selector: {why}"))?;
-    Ok(sel)
+    mailpreflight_checks::dkim::parse_selector(s).map_err(|why| anyhow::anyhow!("--selector {why}"))
 }
 
 /// The envelope sender: `local@domain`, with the domain in A-label form.
@@ -296,6 +301,31 @@ pub fn selection(only: &[String], skip: &[String]) -> Result<Selection> {
 }
 
 impl CheckArgs {
+    /// The engine options from `--dnsbl`, `--smtp-port` and the DNS flags.
+    pub fn options(&self) -> Result<Options> {
+        if self.smtp_port == 0 {
+            bail!("--smtp-port 0 is not a port (1-65535; mail servers listen on 25)");
+        }
+        let mut dnsbl_zones = Vec::new();
+        for z in &self.dnsbl {
+            let zone = z
+                .strip_prefix("domain:")
+                .or_else(|| z.strip_prefix("ip:"))
+                .unwrap_or(z);
+            host_syntax(zone).map_err(|why| {
+                anyhow::anyhow!("--dnsbl {z:?} is not a zone name ({why}); e.g. zen.spamhaus.org or domain:dbl.example.net")
+            })?;
+            dnsbl_zones.push(z.trim().to_ascii_lowercase());
+        }
+        Ok(Options {
+            offline: self.dns.offline,
+            check_timeout: self.dns.check_timeout(),
+            smtp_port: self.smtp_port,
+            dnsbl_zones,
+            ..Options::default()
+        })
+    }
+
     pub fn target(&self) -> Result<Target> {
         let Some(d) = self.domain.as_deref() else {
             bail!("give a DOMAIN to check (or --domains-file FILE)");

@@ -6,6 +6,7 @@ mod bulk;
 mod cli;
 mod explain;
 mod render;
+mod spf_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ use clap::Parser;
 
 use cli::{CheckArgs, Cli, ColorWhen, Command, Format};
 use mailpreflight_checks::dns::Dns;
-use mailpreflight_checks::{Ctx, Options, Report, Status};
+use mailpreflight_checks::{Ctx, Report, Status};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
             Command::Codes { code } => codes(code.as_deref()),
             Command::Path(args) => path(args).await,
             Command::Explain(args) => explain::run(*args).await,
+            Command::Spf(args) => spf_cmd::run(*args).await,
         }
     });
     match result {
@@ -73,7 +75,7 @@ pub(crate) fn use_color(when: ColorWhen) -> bool {
 }
 
 /// Writes to stdout; a broken pipe comes back as an io::Error for `main`.
-fn emit(text: &str) -> Result<()> {
+pub(crate) fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
@@ -109,11 +111,7 @@ async fn check(args: CheckArgs) -> Result<ExitCode> {
     let ctx = Arc::new(Ctx {
         target,
         dns,
-        options: Options {
-            offline: args.dns.offline,
-            check_timeout: args.dns.check_timeout(),
-            ..Options::default()
-        },
+        options: args.options()?,
     });
     let mut report = mailpreflight_checks::run(ctx, &selection).await;
     render::sanitize(&mut report);

@@ -197,6 +197,12 @@ const SCENARIOS: &[Scenario] = &[
     ),
     s(
         "example.com",
+        &["--ip", "192.0.2.10", "--helo", "spfdeny.example.com"],
+        "helo",
+        &["helo.ptr_mismatch", "helo.spf_fail"],
+    ),
+    s(
+        "example.com",
         &["--ip", "192.0.2.10", "--helo", "other.example.com"],
         "helo",
         &["helo.not_sending_ip", "helo.ptr_mismatch"],
@@ -384,6 +390,10 @@ fn shared_lookups_are_asked_once() {
         "mail.example.com",
         "--resolver",
         &addr,
+        // The SMTP probe would connect to the MX's documentation address,
+        // off loopback: tests/smtp.rs routes its probes to loopback servers.
+        "--skip",
+        "smtp",
     ]);
     assert_eq!(srv.count("10.2.0.192.in-addr.arpa", "PTR"), 1);
     assert_eq!(srv.count("mail.example.com", "A"), 1);

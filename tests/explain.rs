@@ -339,7 +339,7 @@ fn details_the_causes_rest_on() {
     let b = bounce::parse(&read("postfix-554-spamhaus-zen.eml")).unwrap();
     assert_eq!(
         b.sending_ip,
-        Some("192.0.2.25".parse().unwrap()),
+        Some("192.0.2.27".parse().unwrap()),
         "the IP the remote named, not its own"
     );
     assert!(
@@ -349,6 +349,7 @@ fn details_the_causes_rest_on() {
     );
     assert_eq!(b.causes[0].check, Some("dnsbl"));
     assert_eq!(b.sender.as_deref(), Some("nina@shop.example.com"));
+    assert_eq!(b.blocklists, vec!["zen.spamhaus.org"], "not www.spamhaus.org from the URL");
 
     let b = bounce::parse(&read("postfix-504-helo-rejected.eml")).unwrap();
     assert_eq!(b.helo.as_deref(), Some("exch01"));
@@ -670,10 +671,18 @@ fn check_confirms_or_rules_out_reverse_dns() {
     // Causes no check can judge get no verdict.
     assert!(cause(&v, "recipient_restricted").get("verdict").is_none());
 
-    // With the real sending IP given, which has forward-confirmed rDNS.
+    // With the real sending IP given, which has forward-confirmed rDNS and
+    // is in SPF. No list was named, so the default lists are asked, which
+    // this test server refuses: the blocklist cause stays undetermined and
+    // the exit is 3 (nothing confirmed, something could not be checked).
     let (code, v) = check_json("exim-550-rdns.eml", &live(&srv), &["--ip", "192.0.2.25"]);
     assert_eq!(cause(&v, "reverse_dns")["verdict"], "ruled_out");
-    assert_eq!(code, 0);
+    assert_eq!(cause(&v, "spf_failed")["verdict"], "ruled_out");
+    assert_eq!(
+        cause(&v, "sending_ip_blocklisted")["verdict"],
+        "undetermined"
+    );
+    assert_eq!(code, 3);
 
     // The same offline, from the zone files alone.
     let offline = vec![
@@ -689,8 +698,12 @@ fn check_confirms_or_rules_out_reverse_dns() {
 #[test]
 fn check_that_cannot_ask_is_undetermined() {
     let srv = server("explain");
-    srv.misbehave("26.2.0.192.in-addr.arpa", Misbehave::ServFail);
-    let (code, v) = check_json("exim-550-rdns.eml", &live(&srv), &[]);
+    srv.misbehave("25.2.0.192.in-addr.arpa", Misbehave::ServFail);
+    let (code, v) = check_json(
+        "postfix-554-spamhaus-zen.eml",
+        &live(&srv),
+        &["--ip", "192.0.2.25"],
+    );
     let c = cause(&v, "reverse_dns");
     assert_eq!(c["verdict"], "undetermined", "{c}");
     assert!(
@@ -700,6 +713,7 @@ fn check_that_cannot_ask_is_undetermined() {
             .starts_with("could not check"),
         "{c}"
     );
+    assert_eq!(cause(&v, "sending_ip_blocklisted")["verdict"], "ruled_out");
     assert_eq!(code, 3, "nothing confirmed, a check could not complete");
 }
 
@@ -729,28 +743,39 @@ fn check_confirms_a_helo_the_bounce_names() {
 }
 
 #[test]
-fn check_maps_the_named_blocklist_generically() {
-    // The bounce names zen.spamhaus.org; the dnsbl check decides once this
-    // build has it (the test zone lists 192.0.2.25), until then the cause is
-    // honestly undetermined.
+fn check_asks_the_blocklist_the_bounce_names() {
+    // The reply names zen.spamhaus.org and the IP it listed; the check asks
+    // that list (the test zone lists 192.0.2.27) and confirms it.
     let srv = server("explain");
-    let (_, v) = check_json("postfix-554-spamhaus-zen.eml", &live(&srv), &[]);
+    let (code, v) = check_json("postfix-554-spamhaus-zen.eml", &live(&srv), &[]);
     let c = cause(&v, "sending_ip_blocklisted");
-    assert_eq!(v["target"]["ips"][0], "192.0.2.25", "the IP from the reply");
-    if mailpreflight_checks::check_ids().contains(&"dnsbl") {
-        assert_eq!(c["verdict"], "confirmed", "{c}");
-    } else {
-        assert_eq!(c["verdict"], "undetermined");
-        assert!(
-            c["verdict_reason"]
-                .as_str()
-                .unwrap()
-                .contains("not available"),
-            "{c}"
-        );
-    }
-    // The low-likelihood rDNS cause is checked as well, and ruled out.
+    assert_eq!(v["target"]["ips"][0], "192.0.2.27", "the IP from the reply");
+    assert_eq!(c["verdict"], "confirmed", "{c}");
+    assert!(
+        c["verdict_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("dnsbl.listed: 192.0.2.27 is listed on zen.spamhaus.org"),
+        "{c}"
+    );
+    // The low-likelihood causes are checked as well, and ruled out.
     assert_eq!(cause(&v, "reverse_dns")["verdict"], "ruled_out");
+    assert_eq!(cause(&v, "spf_failed")["verdict"], "ruled_out");
+    assert_eq!(code, 1);
+    assert!(srv.count("27.2.0.192.zen.spamhaus.org", "A") >= 1);
+
+    // Another IP, not listed there: ruled out, all clear.
+    let (code, v) = check_json(
+        "postfix-554-spamhaus-zen.eml",
+        &live(&srv),
+        &["--ip", "192.0.2.25"],
+    );
+    assert_eq!(
+        cause(&v, "sending_ip_blocklisted")["verdict"],
+        "ruled_out",
+        "{v}"
+    );
+    assert_eq!(code, 0);
 }
 
 #[test]

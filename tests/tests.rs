@@ -3,7 +3,12 @@
 
 mod bulk;
 mod cli;
+mod dkim;
+mod dmarc;
 mod dns;
+mod dnsbl;
 mod explain;
 mod path;
+mod smtp;
+mod spf;
 mod support;

@@ -192,25 +192,422 @@ codes! {
         "The HELO name differs from the sending IP's PTR name",
         "Make the HELO name and the PTR name the same FQDN; many receivers score a mismatch.",
         "M3AAWG; SpamAssassin HELO rules";
+    HeloSpfFail = "helo.spf_fail", Fail,
+        "The HELO name's own SPF record fails the sending IP",
+        "Authorise the sending IP in the HELO name's SPF record (e.g. `mail.DOMAIN. TXT \"v=spf1 a -all\"` when its A record is the sending IP), or send a HELO name whose SPF does.",
+        "RFC 7208 §2.3";
     HeloLookupFailed = "helo.lookup_failed", Error,
         "The HELO name could not be looked up",
         "Check that the HELO name's name servers answer, then run again.",
         "RFC 2308";
 
     // --- spf --------------------------------------------------------------------
-    // (codes of the spf check go here)
+    SpfOk = "spf.ok", Pass,
+        "The domain has one valid SPF record that authorises the sending IPs",
+        "Nothing to do.",
+        "RFC 7208";
+    SpfNoRecord = "spf.no_record", Fail,
+        "The domain publishes no SPF record",
+        "Publish one TXT record at the domain listing every host that sends its mail, e.g. `DOMAIN. TXT \"v=spf1 ip4:192.0.2.10 include:_spf.provider.example -all\"`.",
+        "RFC 7208 §3, §4.5; Gmail and Yahoo sender rules";
+    SpfMultipleRecords = "spf.multiple_records", Fail,
+        "More than one SPF record: every receiver gets permerror",
+        "Merge them into one `v=spf1` TXT record (all the mechanisms, one `all` at the end) and delete the others.",
+        "RFC 7208 §3.2, §4.5";
+    SpfSyntaxError = "spf.syntax_error", Fail,
+        "The SPF record has a syntax error: every receiver gets permerror",
+        "Correct or remove the term the message points at; one bad term invalidates the whole record.",
+        "RFC 7208 §4.6, §7.1, §12";
+    SpfTooManyLookups = "spf.too_many_lookups", Fail,
+        "More than 10 DNS-querying terms over the include tree: permerror",
+        "Bring the whole tree to at most 10 include/a/mx/ptr/exists/redirect terms: replace a/mx terms with ip4:/ip6: ranges, drop includes of services you no longer use, or use a provider's flattened record.",
+        "RFC 7208 §4.6.4";
+    SpfLookupsNearLimit = "spf.lookups_near_limit", Warn,
+        "8 to 10 of the 10 allowed DNS-querying terms are used",
+        "Leave headroom: when a provider adds one include to its record, yours breaks. Replace a/mx terms with ip4:/ip6: ranges where the addresses are yours.",
+        "RFC 7208 §4.6.4";
+    SpfTooManyVoidLookups = "spf.too_many_void_lookups", Fail,
+        "More than 2 terms name domains with no records: permerror",
+        "Remove the a/mx/include terms that name domains without addresses or MX records (often left over from old providers).",
+        "RFC 7208 §4.6.4";
+    SpfIncludeNoSpf = "spf.include_no_spf", Fail,
+        "An include or redirect names a domain that has no SPF record: permerror",
+        "Correct the domain name (providers document theirs) or remove the term.",
+        "RFC 7208 §5.2, §6.1";
+    SpfIncludeLoop = "spf.include_loop", Fail,
+        "The include/redirect chain loops back on itself: permerror",
+        "Remove the include or redirect that points back at a record already in the chain.",
+        "RFC 7208 §4.6.4, §5.2";
+    SpfMxTooMany = "spf.mx_too_many", Fail,
+        "An mx term names a domain with more than 10 MX hosts: permerror",
+        "Replace the mx term with ip4:/ip6: ranges of the hosts that actually send.",
+        "RFC 7208 §4.6.4";
+    SpfPlusAll = "spf.plus_all", Fail,
+        "`+all`: anyone on the internet may send as the domain",
+        "End the record with `-all` (or `~all` while you are testing) after the terms that list your senders.",
+        "RFC 7208 §5.1";
+    SpfNeutralAll = "spf.neutral_all", Warn,
+        "`?all`: the record says nothing about senders it does not list",
+        "End the record with `-all` (or `~all`) once every sender is listed; neutral gives receivers and DMARC nothing.",
+        "RFC 7208 §5.1, §8.2";
+    SpfNoAll = "spf.no_all", Warn,
+        "No `all` and no `redirect=`: unlisted senders get neutral",
+        "End the record with `-all` (or `~all`).",
+        "RFC 7208 §4.7, §5.1";
+    SpfRedirectIgnored = "spf.redirect_ignored", Warn,
+        "`redirect=` is never used because the record also has `all`",
+        "Keep one: `redirect=` applies only when no mechanism matches, and `all` always matches.",
+        "RFC 7208 §6.1";
+    SpfPtrUsed = "spf.ptr_used", Warn,
+        "The deprecated `ptr` mechanism is used",
+        "Replace `ptr` with ip4:/ip6: ranges or a:/mx terms; it is slow, unreliable, and some receivers skip it.",
+        "RFC 7208 §5.5";
+    SpfPtrOverLimit = "spf.ptr_over_limit", Warn,
+        "A sending IP has more than 10 PTR names; ptr ignores the rest",
+        "Keep one PTR per address, or stop relying on the ptr mechanism.",
+        "RFC 7208 §4.6.4, §5.5";
+    SpfType99Only = "spf.type99_only", Fail,
+        "The SPF record is published only in the obsolete SPF (type 99) RR",
+        "Publish the same text as a TXT record; receivers look only at TXT.",
+        "RFC 7208 §3.1, §14.1";
+    SpfNeedsTcp = "spf.needs_tcp", Warn,
+        "The TXT answer holding the SPF record is over 512 bytes",
+        "Shorten the record, or move other TXT records (site verification tokens) to sub-domains; answers over 512 bytes need EDNS or TCP, and some receivers then get temperror.",
+        "RFC 7208 §3.4";
+    SpfIpNotPermitted = "spf.ip_not_permitted", Fail,
+        "SPF does not pass for a sending IP",
+        "Authorise the IP: add `ip4:`/`ip6:` for it, or the `include:` of the service that sends from it, before the `all` term.",
+        "RFC 7208 §2.6, §4; RFC 7489 (DMARC needs an SPF pass)";
+    SpfNoIp = "spf.no_ip", Skip,
+        "No sending IP given: check_host() was not run",
+        "Pass the sending host's public address with --ip to see whether SPF authorises it.",
+        "";
+    SpfLookupFailed = "spf.lookup_failed", Error,
+        "The SPF record, or one it needs, could not be looked up (temperror)",
+        "Check that the name servers of the domain named in the message answer (SERVFAIL and timeouts are not 'no record'), then run again.",
+        "RFC 7208 §2.6.6, §4.4";
 
     // --- dkim -------------------------------------------------------------------
-    // (codes of the dkim check go here)
+    DkimOk = "dkim.ok", Pass,
+        "The selector holds a usable DKIM key",
+        "Nothing to do.",
+        "RFC 6376 §3.6.1";
+    DkimDiscovered = "dkim.discovered", Info,
+        "DKIM selectors found by trying common selector names",
+        "Pass the selectors your mail is signed with (--selector SEL, repeatable) so every one of them is checked, not only the common names.",
+        "RFC 6376 §3.1";
+    DkimNoneFound = "dkim.none_found", Warn,
+        "No DKIM key under any common selector name",
+        "Find the selector in the DKIM-Signature header (s=) of a message you sent and run again with --selector SEL; if the mail is not signed, enable DKIM signing with d=DOMAIN and publish the key at SEL._domainkey.DOMAIN.",
+        "RFC 6376 §3.1; Gmail and Yahoo bulk-sender rules";
+    DkimSelectorMissing = "dkim.selector_missing", Fail,
+        "The selector has no DKIM key record",
+        "Publish the key at SEL._domainkey.DOMAIN as TXT \"v=DKIM1; k=rsa; p=…\" (or the CNAME your mail provider gives you); every signature with this selector fails until then.",
+        "RFC 6376 §3.6.2.2, §6.1.2";
+    DkimCnameLoop = "dkim.cname_loop", Fail,
+        "The selector's CNAME chain loops",
+        "Point the selector's CNAME at the key record your mail provider publishes (or publish the TXT key directly); a loop resolves to nothing.",
+        "RFC 1034 §3.6.2";
+    DkimLookupFailed = "dkim.lookup_failed", Error,
+        "The DKIM key record could not be looked up",
+        "Check that the name servers for the selector (and any CNAME target) answer; SERVFAIL or a timeout makes receivers treat signatures as temporarily unverifiable.",
+        "RFC 6376 §6.1.2";
+    DkimMultipleRecords = "dkim.multiple_records", Fail,
+        "The selector has more than one key record",
+        "Keep exactly one TXT key record per selector: verifiers pick one at random, so signatures fail whenever they pick the other. Use a new selector name for a new key.",
+        "RFC 6376 §3.6.2.2";
+    DkimSyntaxError = "dkim.syntax_error", Fail,
+        "The key record is not a valid tag-list",
+        "Rewrite the record as name=value tags separated by ';', each tag once, e.g. \"v=DKIM1; k=rsa; p=MIIB…\"; verifiers discard a record with a syntax error.",
+        "RFC 6376 §3.2, §3.6.1";
+    DkimVersionNotFirst = "dkim.version_not_first", Fail,
+        "v=DKIM1 is not the first tag of the key record",
+        "Move v=DKIM1 to the start of the record (or drop it: it is optional); verifiers reject a record where it is anywhere else.",
+        "RFC 6376 §3.6.1";
+    DkimBadVersion = "dkim.bad_version", Fail,
+        "The key record's v= is not DKIM1",
+        "Set v=DKIM1 exactly (upper case), or leave v= out.",
+        "RFC 6376 §3.6.1";
+    DkimUnknownKeyType = "dkim.unknown_key_type", Fail,
+        "The key record's k= names a key type verifiers do not know",
+        "Use k=rsa (the default) or k=ed25519, matching the key in p=.",
+        "RFC 6376 §3.6.1; RFC 8463";
+    DkimMissingKey = "dkim.missing_key", Fail,
+        "The key record has no p= tag",
+        "Add the public key as p=BASE64 (p= is required; an empty p= revokes the selector).",
+        "RFC 6376 §3.6.1";
+    DkimRevoked = "dkim.revoked", Fail,
+        "The selector's key is revoked (empty p=)",
+        "If mail is still signed with this selector, publish its public key in p=; if not, stop using the selector (and remove it from --selector).",
+        "RFC 6376 §3.6.1";
+    DkimBadBase64 = "dkim.bad_base64", Fail,
+        "The p= key is not valid base64",
+        "Paste the public key again as one base64 string (no PEM header lines; quotes only around each 255-byte string).",
+        "RFC 6376 §3.6.1";
+    DkimBadKey = "dkim.bad_key", Fail,
+        "The p= value decodes, but is not a public key",
+        "Publish the public key (RSA SubjectPublicKeyInfo, or the raw 32-byte Ed25519 key for k=ed25519) — not a private key, certificate or other data.",
+        "RFC 6376 §3.6.1; RFC 8463 §4.2";
+    DkimKeyTypeMismatch = "dkim.key_type_mismatch", Fail,
+        "The key in p= is not of the type k= declares",
+        "Set k= to the key's type (k=rsa for an RSA key, k=ed25519 for an Ed25519 key).",
+        "RFC 6376 §3.6.1; RFC 8463 §4.2";
+    DkimEd25519Wrapped = "dkim.ed25519_wrapped", Fail,
+        "The Ed25519 key is wrapped in SubjectPublicKeyInfo",
+        "For k=ed25519, p= must hold only the raw 32-byte public key in base64 (44 characters), not the DER SubjectPublicKeyInfo.",
+        "RFC 8463 §4.2";
+    DkimWeakKey = "dkim.weak_key", Fail,
+        "The RSA key is shorter than 1024 bits",
+        "Generate a 2048-bit RSA key, publish it under a new selector, switch signing to it, then revoke the old selector; receivers ignore signatures made with keys under 1024 bits.",
+        "RFC 8301 §3.2";
+    DkimShortKey = "dkim.short_key", Warn,
+        "The RSA key is shorter than 2048 bits",
+        "Rotate to a 2048-bit RSA key under a new selector (split the TXT into 255-byte strings); 1024-bit keys are the minimum and considered weak.",
+        "RFC 8301 §3.2; M3AAWG DKIM key rotation";
+    DkimTesting = "dkim.testing", Warn,
+        "The key is in testing mode (t=y)",
+        "Remove t=y once signing works: in testing mode receivers may treat signed mail like unsigned mail.",
+        "RFC 6376 §3.6.1";
+    DkimSha1Only = "dkim.sha1_only", Warn,
+        "The key allows only SHA-1 signatures (h=sha1)",
+        "Remove h= or set h=sha256, and sign with rsa-sha256: verifiers no longer accept rsa-sha1 signatures.",
+        "RFC 8301 §3.1";
+    DkimUnknownHash = "dkim.unknown_hash", Fail,
+        "The key's h= allows no hash algorithm verifiers know",
+        "Remove h= or set h=sha256.",
+        "RFC 6376 §3.6.1; RFC 8301";
+    DkimNotForEmail = "dkim.not_for_email", Fail,
+        "The key's s= service types exclude email",
+        "Remove s= or set s=email (or s=*); verifiers ignore a key not meant for email.",
+        "RFC 6376 §3.6.1";
 
     // --- dmarc ------------------------------------------------------------------
-    // (codes of the dmarc check go here)
+    DmarcOk = "dmarc.ok", Pass,
+        "A DMARC policy that enforces and reports applies to the domain",
+        "Nothing to do.",
+        "RFC 7489 §6; RFC 9989 §4.7";
+    DmarcMissing = "dmarc.missing", Fail,
+        "No DMARC policy: no record at _dmarc.DOMAIN nor at its organizational domain",
+        "Publish `_dmarc.DOMAIN. TXT \"v=DMARC1; p=none; rua=mailto:dmarc-reports@DOMAIN\"`, read the reports, then move to p=quarantine and p=reject. Gmail and Yahoo require a DMARC record from bulk senders.",
+        "RFC 9989 §4.10; Gmail and Yahoo bulk-sender rules (2024)";
+    DmarcLookupFailed = "dmarc.lookup_failed", Error,
+        "A DMARC record could not be looked up",
+        "Check that the name servers for _dmarc.DOMAIN (and its parents) answer; SERVFAIL or a timeout is not 'no DMARC', and receivers may defer mail while it lasts.",
+        "RFC 9989 §4.10.1";
+    DmarcMultipleRecords = "dmarc.multiple_records", Fail,
+        "More than one DMARC record at one name: receivers discard them all",
+        "Merge them into one TXT record starting with v=DMARC1 and delete the others.",
+        "RFC 7489 §6.6.3; RFC 9989 §4.10";
+    DmarcVersionNotFirst = "dmarc.version_not_first", Fail,
+        "The DMARC record does not start with v=DMARC1: receivers ignore it",
+        "Put v=DMARC1 first: `v=DMARC1; p=…; rua=…`.",
+        "RFC 7489 §6.4; RFC 9989 §4.7";
+    DmarcBadVersion = "dmarc.bad_version", Fail,
+        "A record at _dmarc is meant as DMARC but lacks the exact v=DMARC1: receivers ignore it",
+        "Start the record with exactly v=DMARC1 (upper case, no spaces inside the value).",
+        "RFC 7489 §6.4; RFC 9989 §4.7";
+    DmarcSyntaxError = "dmarc.syntax_error", Fail,
+        "The DMARC record has a tag that is not name=value",
+        "Write every tag as name=value, separated by semicolons, e.g. `v=DMARC1; p=reject; rua=mailto:dmarc@DOMAIN`.",
+        "RFC 7489 §6.4; RFC 9989 §4.8";
+    DmarcDuplicateTag = "dmarc.duplicate_tag", Fail,
+        "A DMARC tag appears more than once",
+        "Keep each tag once; receivers disagree on which copy wins, and some discard the record.",
+        "RFC 6376 §3.2 (tag-list); RFC 9989 §4.7";
+    DmarcInvalidValue = "dmarc.invalid_value", Fail,
+        "A DMARC tag has a value receivers do not accept",
+        "Use the values RFC 9989 defines: p/sp/np none|quarantine|reject, adkim/aspf r|s, fo 0|1|d|s, psd y|n|u, t y|n, rua/ruf mailto: URIs.",
+        "RFC 7489 §6.3; RFC 9989 §4.7, §4.8";
+    DmarcNoPolicy = "dmarc.no_policy", Fail,
+        "The DMARC record has no p= tag",
+        "Add p=none (monitoring), p=quarantine or p=reject right after v=DMARC1.",
+        "RFC 7489 §6.3; RFC 9989 §4.7";
+    DmarcUnknownTag = "dmarc.unknown_tag", Warn,
+        "The DMARC record has a tag receivers do not know (ignored)",
+        "Remove the tag, or correct its name if it is a typo (rua, ruf, sp, np, adkim, aspf, fo, psd, t).",
+        "RFC 9989 §4.7";
+    DmarcRemovedTag = "dmarc.removed_tag", Info,
+        "The DMARC record uses a tag RFC 9989 removed (pct, rf, ri)",
+        "Nothing breaks yet: RFC 7489 receivers still read it. Drop rf= and ri=; replace pct<100 with t=y while testing.",
+        "RFC 9989 §A.6, §A.7";
+    DmarcPolicyNone = "dmarc.policy_none", Warn,
+        "The DMARC policy is none: monitoring only",
+        "Once the aggregate reports show all legitimate mail passing, move to p=quarantine and then p=reject; p=none does not protect the domain from spoofing.",
+        "RFC 9989 §5.5; Gmail and Yahoo bulk-sender rules";
+    DmarcPctPartial = "dmarc.pct_partial", Warn,
+        "The policy applies to only part of failing mail (pct < 100)",
+        "Raise pct to 100 (or remove it) once reports show legitimate mail passing; RFC 9989 replaced pct with t=y.",
+        "RFC 7489 §6.3";
+    DmarcTestMode = "dmarc.test_mode", Warn,
+        "The DMARC policy is in test mode (t=y): receivers apply one level less",
+        "Remove t=y once reports show legitimate mail passing.",
+        "RFC 9989 §4.7";
+    DmarcNoRua = "dmarc.no_rua", Warn,
+        "The DMARC record asks for no aggregate reports (no rua=)",
+        "Add rua=mailto:dmarc-reports@DOMAIN: without reports you cannot see which senders fail before you tighten the policy.",
+        "RFC 7489 §7.2; RFC 9989 §4.7";
+    DmarcReportNotAuthorized = "dmarc.report_not_authorized", Warn,
+        "Reports go to another domain that has not authorized them: they will not arrive",
+        "Ask the owner of the report domain to publish `DOMAIN._report._dmarc.REPORTDOMAIN. TXT \"v=DMARC1\"` (report services do this when you sign up), or send reports to an address under your own domain.",
+        "RFC 7489 §7.1";
+    DmarcWrongPlace = "dmarc.wrong_place", Warn,
+        "A DMARC record is published where receivers never look",
+        "Move the record to _dmarc.DOMAIN (TXT). In a zone file, write `_dmarc` without the domain, or `_dmarc.DOMAIN.` with the trailing dot.",
+        "RFC 7489 §6.1; RFC 9989 §4.10";
+    DmarcOrgDomainDiffers = "dmarc.org_domain_differs", Info,
+        "The tree walk and the Public Suffix List give different organizational domains",
+        "Publish the DMARC record at the registered domain too, so RFC 7489 (Public Suffix List) and RFC 9989 (tree walk) receivers agree on relaxed alignment.",
+        "RFC 7489 §3.2; RFC 9989 §4.10.2";
+    DmarcAligned = "dmarc.aligned", Pass,
+        "Mail from this IP would pass DMARC through both SPF and DKIM",
+        "Nothing to do.",
+        "RFC 9989 §4.4";
+    DmarcAlignedDkimOnly = "dmarc.aligned_dkim_only", Info,
+        "Mail from this IP would pass DMARC through DKIM alone",
+        "It passes as long as the server signs with the aligned selector. To make SPF a second leg, authorize the IP in the MAIL FROM domain's SPF record and use a MAIL FROM under the domain.",
+        "RFC 9989 §4.4";
+    DmarcAlignedSpfOnly = "dmarc.aligned_spf_only", Warn,
+        "Mail from this IP would pass DMARC through SPF alone: no aligned DKIM key",
+        "Sign with DKIM as d=DOMAIN (publish the key at SEL._domainkey.DOMAIN): forwarding breaks SPF, and Gmail and Yahoo require DKIM from bulk senders.",
+        "RFC 9989 §4.4; Gmail and Yahoo bulk-sender rules";
+    DmarcForecastFail = "dmarc.forecast_fail", Fail,
+        "Mail from this IP would fail DMARC: neither SPF nor DKIM is aligned and passing",
+        "Make at least one leg pass: authorize the IP in the SPF record of a MAIL FROM domain under DOMAIN, or sign with DKIM as d=DOMAIN with a published key.",
+        "RFC 9989 §4.4; Gmail and Yahoo bulk-sender rules";
+    DmarcForecastUnknown = "dmarc.forecast_unknown", Error,
+        "Whether mail from this IP would pass DMARC could not be determined",
+        "A lookup the forecast needs failed (SPF temperror or a DKIM key lookup); fix the name servers or run again.",
+        "RFC 9989 §4.4";
+    DmarcNoIp = "dmarc.no_ip", Skip,
+        "No sending IP given: no DMARC alignment forecast",
+        "Pass the sending host's public address with --ip to forecast whether its mail passes DMARC.",
+        "";
 
     // --- dnsbl ------------------------------------------------------------------
     // (codes of the dnsbl check go here)
+    DnsblOk = "dnsbl.ok", Pass,
+        "Not listed on the blocklists asked",
+        "Nothing to do.",
+        "RFC 5782";
+    DnsblOffline = "dnsbl.offline", Skip,
+        "Offline: the blocklists were not asked",
+        "Run without --offline to ask the blocklists (or load a local copy of a list's zone with --zone).",
+        "";
+    DnsblNoIp = "dnsbl.no_ip", Skip,
+        "No sending IP given: only the domain was checked against blocklists",
+        "Pass the sending host's public address with --ip to check it against IP blocklists.",
+        "RFC 5782";
+    DnsblListed = "dnsbl.listed", Fail,
+        "A sending IP is on a blocklist",
+        "Find and stop the cause (compromised host, open relay, bad list hygiene, dynamic address), then ask the list for removal on its lookup page.",
+        "RFC 5782; receivers reject with e.g. 554 5.7.1 \"blocked using zen.spamhaus.org\"";
+    DnsblDomainListed = "dnsbl.domain_listed", Fail,
+        "The domain is on a domain blocklist",
+        "Find out why the domain is listed (spam, phishing, malware, a compromised site) on the list's lookup page, fix it, then request removal.",
+        "RFC 5782 §3; Spamhaus DBL";
+    DnsblQueryRefused = "dnsbl.query_refused", Error,
+        "A blocklist refused the query: whether it lists you is unknown",
+        "Query through your own recursive resolver (--resolver), not a public one, or use the list's data-query service key; a refusal answer is neither 'listed' nor 'not listed'.",
+        "Spamhaus return codes 127.255.255.252–255; RFC 5782 §2.1";
+    DnsblLookupFailed = "dnsbl.lookup_failed", Error,
+        "A blocklist did not answer",
+        "Run again later or through another resolver (--resolver); until it answers, whether it lists you is unknown.",
+        "RFC 5782";
+    DnsblListNotWorking = "dnsbl.list_not_working", Error,
+        "A blocklist does not list its own test entry: the zone is mistyped, dead, or unreachable from this resolver",
+        "Check the zone's spelling (--dnsbl) and that the list is still operated; its 'not listed' answers mean nothing until its test entry (127.0.0.2) answers.",
+        "RFC 5782 §5";
 
     // --- smtp -------------------------------------------------------------------
     // (codes of the smtp check go here)
+    SmtpOk = "smtp.ok", Pass,
+        "The mail host greets, accepts EHLO and offers STARTTLS with a valid certificate",
+        "Nothing to do.",
+        "RFC 5321; RFC 3207";
+    SmtpOffline = "smtp.offline", Skip,
+        "Offline: the mail hosts were not probed",
+        "Run without --offline to connect to the MX hosts on port 25.",
+        "";
+    SmtpNoMailHost = "smtp.no_mail_host", Skip,
+        "No mail host to probe",
+        "Publish an MX record whose host has an A/AAAA record (see the mx check).",
+        "RFC 5321 §5.1";
+    SmtpLookupFailed = "smtp.lookup_failed", Error,
+        "The mail hosts or their addresses could not be looked up",
+        "Check that the domain's name servers answer, then run again.",
+        "RFC 2308";
+    SmtpHostsLimited = "smtp.hosts_limited", Info,
+        "Only the most preferred MX hosts were probed",
+        "Nothing to do; the rest were not probed to bound the run's time.",
+        "RFC 5321 §5.1";
+    SmtpConnectFailed = "smtp.connect_failed", Warn,
+        "A mail host refused the connection",
+        "Make sure the MTA listens on port 25 on that address and that no firewall rejects connections.",
+        "RFC 5321 §4.5.3.2";
+    SmtpConnectTimeout = "smtp.connect_timeout", Warn,
+        "A connection to a mail host timed out",
+        "Check that the host is up and that its firewall lets port 25 in; if every host times out, outbound port 25 may be blocked on this side.",
+        "RFC 5321 §4.5.3.2";
+    SmtpPort25Blocked = "smtp.port25_blocked", Error,
+        "Every connection timed out: outbound port 25 may be blocked from this host",
+        "Many ISPs and clouds block outbound port 25: run the check from a host that may send mail (your mail server), or ask the provider to unblock it; until then the mail hosts' state is unknown.",
+        "M3AAWG port 25 management";
+    SmtpNoWorkingHost = "smtp.no_working_host", Fail,
+        "No mail host completed an SMTP greeting: mail to the domain (replies, bounces) cannot be delivered",
+        "Fix at least one MX host so it accepts connections on port 25, greets with 220 and answers EHLO.",
+        "RFC 5321 §5.1";
+    SmtpBannerTimeout = "smtp.banner_timeout", Warn,
+        "A mail host accepted the connection but never sent its greeting",
+        "Check the MTA on that host: it must send its 220 greeting promptly (an overloaded or hung MTA, or a too-long greet delay, holds it back).",
+        "RFC 5321 §4.3.1, §4.5.3.2";
+    SmtpBannerTemporary = "smtp.banner_temporary", Warn,
+        "A mail host greeted with a temporary refusal (4xx): rate limiting or greylisting",
+        "Usually this host limits connections from this IP (rate limit, greylisting, blocklist); senders retry. If it persists, check the MTA's connection limits and logs.",
+        "RFC 5321 §3.1, §4.2.5";
+    SmtpBannerRejected = "smtp.banner_rejected", Fail,
+        "A mail host greeted with a refusal or with something that is not an SMTP greeting",
+        "Configure the MTA to greet with `220 HOSTNAME ESMTP`; a 554 greeting tells every sender to go away.",
+        "RFC 5321 §3.1, §4.2";
+    SmtpBannerNoHostname = "smtp.banner_no_hostname", Warn,
+        "A mail host's greeting does not start with its fully-qualified host name",
+        "Make the greeting `220 mx.DOMAIN ESMTP` (Postfix: smtpd_banner = $myhostname ESMTP; Exchange: the receive connector's FQDN).",
+        "RFC 5321 §4.2, §4.3.1";
+    SmtpBannerPtrMismatch = "smtp.banner_ptr_mismatch", Info,
+        "A mail host's greeting name differs from the PTR name of its address",
+        "Greet with the name the address's PTR gives (or set the PTR to the greeting name); if this host also sends mail, receivers compare its HELO and PTR.",
+        "RFC 5321 §4.3.1; M3AAWG";
+    SmtpEhloRejected = "smtp.ehlo_rejected", Fail,
+        "A mail host refused or did not answer EHLO",
+        "Make the MTA accept EHLO (RFC 5321 requires it); if it rejects the name sent, check what it expects.",
+        "RFC 5321 §4.1.1.1";
+    SmtpStarttlsMissing = "smtp.starttls_missing", Warn,
+        "A mail host does not offer STARTTLS: mail to it travels unencrypted",
+        "Enable STARTTLS with a certificate for the MX name (Postfix: smtpd_tls_security_level = may with smtpd_tls_chain_files).",
+        "RFC 3207; RFC 8461";
+    SmtpTlsFailed = "smtp.tls_failed", Fail,
+        "A mail host offers STARTTLS but the TLS handshake fails",
+        "Fix the MTA's TLS setup (certificate and key files, TLS 1.2 or newer, common cipher suites): senders that see STARTTLS try it and may not fall back to plain text.",
+        "RFC 3207; RFC 8996; RFC 9325";
+    SmtpCertExpired = "smtp.cert_expired", Warn,
+        "A mail host's certificate has expired",
+        "Renew the certificate (e.g. with ACME) and reload the MTA; senders that verify (MTA-STS, DANE) will not deliver.",
+        "RFC 5280 §4.1.2.5; RFC 8461 §4.2";
+    SmtpCertNotYetValid = "smtp.cert_not_yet_valid", Warn,
+        "A mail host's certificate is not valid yet",
+        "Check the host's clock and the certificate's start date; senders that verify will not deliver until it is valid.",
+        "RFC 5280 §4.1.2.5";
+    SmtpCertExpiresSoon = "smtp.cert_expires_soon", Warn,
+        "A mail host's certificate expires within 14 days",
+        "Renew the certificate now and make sure the MTA reloads it (ACME renewal hooks often miss the MTA).",
+        "RFC 5280 §4.1.2.5";
+    SmtpCertNameMismatch = "smtp.cert_name_mismatch", Warn,
+        "A mail host's certificate is not valid for the MX name",
+        "Get a certificate whose subjectAltName includes the MX host name; senders that verify (MTA-STS, DANE-TA) check the MX name.",
+        "RFC 6125; RFC 7672 §3.2.3; RFC 8461 §4.2";
+    SmtpCertUntrusted = "smtp.cert_untrusted", Warn,
+        "A mail host's certificate does not chain to a trusted root",
+        "Use a certificate from a public CA and send the full chain (leaf plus intermediates); a self-signed one only works with DANE-EE.",
+        "RFC 5280 §6; RFC 8461 §4.2";
 
     // --- lint -------------------------------------------------------------------
     // (codes of the lint check go here)

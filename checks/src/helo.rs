@@ -8,7 +8,7 @@
 //!
 //! Codes: helo.ok, helo.not_given, helo.not_fqdn, helo.non_public,
 //! helo.invalid, helo.address_literal, helo.bare_ip, helo.does_not_resolve,
-//! helo.not_sending_ip, helo.ptr_mismatch, helo.lookup_failed.
+//! helo.not_sending_ip, helo.ptr_mismatch, helo.spf_fail, helo.lookup_failed.
 
 use std::net::IpAddr;
 
@@ -134,9 +134,11 @@ pub async fn check(dns: &Dns, helo: &str, ips: &[IpAddr]) -> Vec<Finding> {
         Ok(Shape::Name(n)) => n,
     };
     let d = fqdn(&name);
-    let ((a, aaaa), ptrs) = tokio::join!(
+    let ((a, aaaa), ptrs, helo_spf) = tokio::join!(
         dns.addresses(&name),
-        join_all(ips.iter().map(|ip| fcrdns(dns, *ip)))
+        join_all(ips.iter().map(|ip| fcrdns(dns, *ip))),
+        // The HELO identity's own SPF (RFC 7208 §2.3), at the same time.
+        join_all(ips.iter().map(|ip| crate::spf::check_helo(dns, *ip, &name)))
     );
     let mut ev = dedup(
         [
@@ -196,6 +198,7 @@ pub async fn check(dns: &Dns, helo: &str, ips: &[IpAddr]) -> Vec<Finding> {
                 .fix(format!("Use one FQDN for both: ask the owner of {ip} to set its PTR to {d} (whose A/AAAA is {ip}), or send {} in EHLO if that is your host's real name.", names[0])),
         );
     }
+    out.extend(helo_spf.iter().filter_map(|ev| spf_finding(&d, ev)));
     if out.is_empty() {
         out.push(
             Finding::new(
@@ -206,6 +209,45 @@ pub async fn check(dns: &Dns, helo: &str, ips: &[IpAddr]) -> Vec<Finding> {
         );
     }
     out
+}
+
+/// A finding when the HELO name's own SPF record fails the sending IP, or
+/// could not be evaluated; other results say nothing against the name.
+fn spf_finding(d: &str, ev: &crate::spf::Evaluation) -> Option<Finding> {
+    use crate::spf::SpfResult;
+    let trace = ev
+        .trace
+        .iter()
+        .map(|l| format!("; {}{}", "  ".repeat(l.depth as usize), l.text));
+    match ev.result {
+        SpfResult::Fail => Some(
+            Finding::new(
+                Code::HeloSpfFail,
+                format!(
+                    "the SPF record of HELO name {d} fails {} (decided by `{}`)",
+                    ev.ip,
+                    ev.deciding_term.as_deref().unwrap_or("?")
+                ),
+            )
+            .evidence(trace)
+            .fix(format!(
+                "Authorise {} in {d}'s SPF record (e.g. `{d} TXT \"v=spf1 a -all\"` when {d}'s address is the sending IP), or send a HELO name whose SPF does.",
+                ev.ip
+            )),
+        ),
+        SpfResult::TempError => Some(
+            Finding::new(
+                Code::HeloLookupFailed,
+                format!(
+                    "the SPF record of HELO name {d} could not be evaluated for {}: {}",
+                    ev.ip,
+                    ev.reason.as_deref().unwrap_or("temperror")
+                ),
+            )
+            .evidence(trace),
+        ),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

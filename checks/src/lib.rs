@@ -9,18 +9,26 @@
 pub mod bounce;
 pub mod bulk;
 pub mod codes;
+pub mod dkim;
+pub mod dmarc;
 pub mod dns;
+pub mod dnsbl;
 pub mod helo;
 pub mod mx;
 pub mod names;
+pub mod orgdomain;
 pub mod path;
 pub mod rdns;
+pub mod smtp;
+pub mod spf;
 #[cfg(feature = "test-support")]
 pub mod testing;
+#[cfg(feature = "test-support")]
+pub mod testing_smtp;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -162,8 +170,22 @@ pub struct Options {
     pub check_timeout: Duration,
     /// Port the SMTP probe connects to (25; tests use an ephemeral one).
     pub smtp_port: u16,
-    /// DNSBL zones replacing the default list, when not empty.
+    /// DNSBL zones replacing the default list, when not empty. Known domain
+    /// lists (dbl.spamhaus.org, …) and zones written `domain:ZONE` are asked
+    /// about the domain; the rest about the sending IPs.
     pub dnsbl_zones: Vec<String>,
+    /// How long one step of the SMTP probe may take (connect, each reply,
+    /// the TLS handshake); one host's whole probe gets three times that,
+    /// and never more than `check_timeout` allows.
+    pub smtp_timeout: Duration,
+    /// Trust anchors (DER certificates) the SMTP probe accepts beside the
+    /// built-in public roots: a private CA, or a test CA.
+    pub smtp_trust_roots: Vec<Vec<u8>>,
+    /// Where to connect instead of `MX-address:smtp_port`, per MX address:
+    /// probing through a tunnel or port forward when port 25 is blocked here,
+    /// and tests (MX addresses stay documentation addresses with PTRs in the
+    /// test zones while the servers listen on loopback).
+    pub smtp_routes: Vec<(IpAddr, SocketAddr)>,
 }
 
 impl Default for Options {
@@ -173,6 +195,9 @@ impl Default for Options {
             check_timeout: Duration::from_secs(30),
             smtp_port: 25,
             dnsbl_zones: Vec::new(),
+            smtp_timeout: Duration::from_secs(10),
+            smtp_trust_roots: Vec::new(),
+            smtp_routes: Vec::new(),
         }
     }
 }
@@ -202,6 +227,11 @@ pub fn registry() -> Vec<Arc<dyn Check>> {
         Arc::new(mx::MxCheck),
         Arc::new(rdns::RdnsCheck),
         Arc::new(helo::HeloCheck),
+        Arc::new(spf::SpfCheck),
+        Arc::new(dkim::DkimCheck),
+        Arc::new(dmarc::DmarcCheck),
+        Arc::new(dnsbl::DnsblCheck),
+        Arc::new(smtp::SmtpCheck),
     ]
 }
 

@@ -17,7 +17,7 @@ use clap::Args;
 
 use mailpreflight_checks::bounce::{self, Bounce, Verdict, MAX_INPUT_BYTES};
 use mailpreflight_checks::dns::Dns;
-use mailpreflight_checks::names::to_domain;
+use mailpreflight_checks::names::{host_syntax, to_domain};
 use mailpreflight_checks::{Ctx, Options, Report, Status};
 
 use crate::cli::{parse_helo, parse_ips, parse_selector, DnsArgs, Format, OutputArgs};
@@ -41,6 +41,9 @@ pub struct ExplainArgs {
     /// With --check: a DKIM selector the domain signs with (repeatable).
     #[arg(long = "selector", value_name = "SEL")]
     pub selectors: Vec<String>,
+    /// With --check: ask this DNS blocklist (repeatable; default: the lists the bounce names, else the default lists).
+    #[arg(long = "dnsbl", value_name = "ZONE")]
+    pub dnsbl: Vec<String>,
     #[command(flatten)]
     pub dns: DnsArgs,
     #[command(flatten)]
@@ -92,12 +95,24 @@ pub async fn run(args: ExplainArgs) -> Result<ExitCode> {
         .iter()
         .map(|s| parse_selector(s))
         .collect::<Result<Vec<_>>>()?;
-    if !args.check
-        && (domain.is_some() || !ips.is_empty() || helo.is_some() || !selectors.is_empty())
-    {
-        bail!(
-            "--domain, --ip, --helo and --selector are for --check: add --check to run the checks"
-        );
+    let mut dnsbl = Vec::new();
+    for z in &args.dnsbl {
+        let zone = z
+            .strip_prefix("domain:")
+            .or_else(|| z.strip_prefix("ip:"))
+            .unwrap_or(z);
+        host_syntax(zone).map_err(|why| {
+            anyhow::anyhow!("--dnsbl {z:?} is not a zone name ({why}); e.g. zen.spamhaus.org")
+        })?;
+        dnsbl.push(z.trim().to_ascii_lowercase());
+    }
+    let for_check = domain.is_some()
+        || !ips.is_empty()
+        || helo.is_some()
+        || !selectors.is_empty()
+        || !dnsbl.is_empty();
+    if !args.check && for_check {
+        bail!("--domain, --ip, --helo, --selector and --dnsbl are for --check: add --check to run the checks");
     }
 
     let (name, bytes) = read_input(args.file.as_deref())?;
@@ -116,6 +131,11 @@ pub async fn run(args: ExplainArgs) -> Result<ExitCode> {
             options: Options {
                 offline: args.dns.offline,
                 check_timeout: args.dns.check_timeout(),
+                dnsbl_zones: if dnsbl.is_empty() {
+                    plan.dnsbl_zones.clone()
+                } else {
+                    dnsbl.clone()
+                },
                 ..Options::default()
             },
         });

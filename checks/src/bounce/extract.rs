@@ -841,6 +841,8 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
         },
     };
 
+    let blocklists = blocklists_in(&remote_texts);
+
     let evidence = Evidence {
         codes: recipients
             .iter()
@@ -869,8 +871,33 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Bounce, BounceError> {
         envelope_sender,
         sending_ip,
         helo,
+        blocklists,
         helo_from_reporting_server,
     })
+}
+
+/// DNSBL zones a reply names: "blocked using zen.spamhaus.org", "listed on
+/// bl.spamcop.net" (not the lists' web sites in URLs).
+fn blocklists_in(remote_texts: &[String]) -> Vec<String> {
+    let known = regex!(
+        r"(?i)\b((?:[a-z0-9-]+\.)*(?:zen|sbl|xbl|pbl|sbl-xbl|dbl)\.spamhaus\.org|bl\.spamcop\.net|b\.barracudacentral\.org|(?:[a-z0-9-]+\.)*sorbs\.net|bl\.mailspike\.net|dnsbl-[0-9]\.uceprotect\.net|psbl\.surriel\.com|cbl\.abuseat\.org|(?:[a-z0-9-]+\.)*abusix\.zone|bl\.spameatingmonkey\.net|multi\.uribl\.com|multi\.surbl\.org)\b"
+    );
+    let using = regex!(
+        r"(?i)\b(?:blocked using|listed (?:on|in|at|by))\s+([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})"
+    );
+    let mut out: Vec<String> = Vec::new();
+    for t in remote_texts {
+        let t = regex!(r"(?i)https?://\S+").replace_all(t, " ");
+        for c in known.captures_iter(&t).chain(using.captures_iter(&t)) {
+            if let Some(m) = c.get(1) {
+                let z = m.as_str().trim_end_matches('.').to_ascii_lowercase();
+                if !out.contains(&z) && out.len() < 10 {
+                    out.push(z);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A host name of the sender's own (three labels or more, not a big

@@ -102,6 +102,10 @@ pub struct Bounce {
     pub sending_ip: Option<IpAddr>,
     /// The HELO name of the sending host, when the bounce shows it.
     pub helo: Option<String>,
+    /// DNS blocklists the remote's reply names (`zen.spamhaus.org`): what
+    /// `--check` asks, instead of the default lists.
+    #[serde(skip)]
+    pub blocklists: Vec<String>,
     /// Where `helo` came from: the remote's reply, or the reporting server
     /// (which, in a report from the sending side, is the host that sent EHLO).
     #[serde(skip)]
@@ -130,6 +134,8 @@ pub struct Plan {
     pub from_bounce: Vec<String>,
     /// The check ids the causes point to that this build has, in registry order.
     pub checks: Vec<&'static str>,
+    /// The blocklists to ask: the ones the bounce names (empty: the defaults).
+    pub dnsbl_zones: Vec<String>,
 }
 
 impl Bounce {
@@ -196,6 +202,12 @@ impl Bounce {
         } else {
             self.envelope_sender.clone()
         };
+        if !self.blocklists.is_empty() {
+            from_bounce.push(format!(
+                "blocklist {} (named in the remote server's reply)",
+                self.blocklists.join(", ")
+            ));
+        }
         Ok(Plan {
             target: Target {
                 domain,
@@ -206,6 +218,7 @@ impl Bounce {
             },
             from_bounce,
             checks: causes::checks_to_run(&self.causes),
+            dnsbl_zones: self.blocklists.clone(),
         })
     }
 

@@ -191,20 +191,8 @@ pub(crate) fn to_name(name: &str) -> Result<Name, String> {
 
 /// A hickory record in our terms; `None` for what the checks never read (SOA).
 pub(crate) fn from_hickory(r: &HRecord) -> Option<Record> {
-    let name = r.name.to_ascii().to_ascii_lowercase();
-    let name = if name.ends_with('.') {
-        name
-    } else {
-        format!("{name}.")
-    };
-    let host = |n: &Name| {
-        let s = n.to_ascii().to_ascii_lowercase();
-        if s.ends_with('.') {
-            s
-        } else {
-            format!("{s}.")
-        }
-    };
+    let name = plain_name(&r.name);
+    let host = plain_name;
     let data = match &r.data {
         HRData::A(a) => RData::A(a.0),
         HRData::AAAA(a) => RData::Aaaa(a.0),
@@ -230,6 +218,22 @@ pub(crate) fn from_hickory(r: &HRecord) -> Option<Record> {
         ttl: r.ttl,
         data,
     })
+}
+
+/// A name as `Dns::query` takes it back: labels joined by dots, lower case,
+/// with the trailing dot, and no presentation escapes. `Name::to_ascii`
+/// writes `foo\:bar.example.` for the SPF-legal `foo:bar.example.` (an MX
+/// target in the RFC 7208 suite), which could not be asked again.
+fn plain_name(n: &Name) -> String {
+    let mut s = String::new();
+    for label in n.iter() {
+        s.push_str(&String::from_utf8_lossy(label).to_ascii_lowercase());
+        s.push('.');
+    }
+    if s.is_empty() {
+        s.push('.');
+    }
+    s
 }
 
 /// Wire-format character-strings (length-prefixed) into their contents.
