@@ -266,7 +266,7 @@ const CASES: &[Case] = &[
         "no-code-exchange.txt",
         Permanent,
         &[(Some("fred@example.net"), None, None)],
-        None,
+        Some("recipient_restricted"),
         None,
         None,
     ),
@@ -349,7 +349,11 @@ fn details_the_causes_rest_on() {
     );
     assert_eq!(b.causes[0].check, Some("dnsbl"));
     assert_eq!(b.sender.as_deref(), Some("nina@shop.example.com"));
-    assert_eq!(b.blocklists, vec!["zen.spamhaus.org"], "not www.spamhaus.org from the URL");
+    assert_eq!(
+        b.blocklists,
+        vec!["zen.spamhaus.org"],
+        "not www.spamhaus.org from the URL"
+    );
 
     let b = bounce::parse(&read("postfix-504-helo-rejected.eml")).unwrap();
     assert_eq!(b.helo.as_deref(), Some("exch01"));

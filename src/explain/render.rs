@@ -71,15 +71,26 @@ pub fn json(b: &Bounce, checked: Option<&(Report, Vec<String>)>, pretty: bool) -
     s
 }
 
-fn kind_line(k: Kind) -> &'static str {
-    match k {
-        Kind::Permanent => {
-            "permanent failure (5.x.x): not delivered, and resending it as it is will not help"
+fn kind_line(k: Kind, has_code: bool) -> String {
+    let (what, class, rest) = match k {
+        Kind::Permanent => (
+            "permanent failure",
+            "5.x.x",
+            "not delivered, and resending it as it is will not help",
+        ),
+        Kind::Transient => (
+            "transient failure",
+            "4.x.x",
+            "not delivered because of a temporary condition",
+        ),
+        Kind::Delay => {
+            return "delay notice: not delivered yet; the sending server keeps trying".into()
         }
-        Kind::Transient => {
-            "transient failure (4.x.x): not delivered because of a temporary condition"
-        }
-        Kind::Delay => "delay notice: not delivered yet; the sending server keeps trying",
+    };
+    if has_code {
+        format!("{what} ({class}): {rest}")
+    } else {
+        format!("{what}: {rest}")
     }
 }
 
@@ -116,7 +127,11 @@ pub fn table(b: &Bounce, checked: Option<&(Report, Vec<String>)>, color: bool) -
             s.to_string()
         }
     };
-    let _ = writeln!(o, "{} {}", bold("Bounce:"), kind_line(b.kind));
+    let has_code = b
+        .recipients
+        .iter()
+        .any(|r| r.status.is_some() || r.reply_code.is_some());
+    let _ = writeln!(o, "{} {}", bold("Bounce:"), kind_line(b.kind, has_code));
     let none = "(not shown)";
     let _ = writeln!(
         o,

@@ -314,6 +314,14 @@ fn text_rules() -> &'static [TextRule] {
             r"recipient address rejected: access denied|not (?:authorized|allowed|permitted) to send (?:to|mail to|messages to)|only accepts? (?:mail|messages) from|accepts messages only from|you do not have permission|not authenticated for (?:the )?(?:group|mailbox|public folder|mail user)|restricted to (?:internal|authorized)|sender is not (?:allowed|authorized)",
         );
         add("recipient_restricted", 40, When::Fallback, r"access denied|delivery not authorized");
+        // Exchange's and Microsoft 365's own wording, which they write from
+        // the code: a signal when the code itself is missing.
+        add(
+            "recipient_restricted",
+            85,
+            When::Always,
+            r"permission or security issue|only accept (?:e-?mail|messages) from certain senders",
+        );
         add(
             "recipient_mailbox_disabled",
             90,
