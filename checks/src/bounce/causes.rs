@@ -829,11 +829,19 @@ fn verdict_of(r: &CheckReport) -> (Verdict, String) {
             format!("only warnings, which may or may not be why: {}", line(f)),
         );
     }
-    if let Some(f) = r
+    let passed = r
         .findings
         .iter()
-        .find(|f| matches!(f.status, Status::Pass | Status::Info))
-    {
+        .find(|f| matches!(f.status, Status::Pass | Status::Info));
+    // Part of the check not done (offline lists, no IP for one part):
+    // a pass on the rest does not rule the cause out.
+    if let (Some(p), Some(s)) = (passed, with(Status::Skip).next()) {
+        return (
+            Verdict::Undetermined,
+            format!("only partly checked: {}; {}", line(s), line(p)),
+        );
+    }
+    if let Some(f) = passed {
         return (Verdict::RuledOut, line(f));
     }
     match r.findings.first() {
@@ -962,6 +970,14 @@ mod tests {
         assert_eq!(verdict_of(&err).0, Verdict::Undetermined);
         let skip = report("rdns", vec![Finding::new(Code::RdnsNoIp, "no IP")]);
         assert_eq!(verdict_of(&skip).0, Verdict::Undetermined);
+        let partly = report(
+            "dnsbl",
+            vec![
+                Finding::new(Code::DnsblOk, "not listed on zen"),
+                Finding::new(Code::DnsblOffline, "the others were not asked"),
+            ],
+        );
+        assert_eq!(verdict_of(&partly).0, Verdict::Undetermined);
         let warn = report(
             "rdns",
             vec![
