@@ -31,6 +31,8 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// On the sending host: can it deliver to RECIPIENT_DOMAIN? Its resolvers, the recipient's MX.
     Path(PathArgs),
+    /// Read a bounce (.eml or pasted text): what it means, the likely causes; --check runs the checks they point to.
+    Explain(Box<crate::explain::ExplainArgs>),
     /// RFC 7208 check_host() for one IP and MAIL FROM, with the deciding term and the full trace.
     Spf(Box<crate::spf_cmd::SpfArgs>),
     /// List the finding codes (a Markdown table), or explain one: `codes rdns.no_ptr`.

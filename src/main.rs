@@ -6,6 +6,7 @@ mod baseline;
 mod bulk;
 mod cli;
 mod config;
+mod explain;
 mod gate;
 mod render;
 mod spf_cmd;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
             Command::Check(args) => gate::check(*args, explicit).await,
             Command::Codes { code } => codes(code.as_deref()),
             Command::Path(args) => path(args).await,
+            Command::Explain(args) => explain::run(*args).await,
             Command::Spf(args) => spf_cmd::run(*args).await,
         }
     });

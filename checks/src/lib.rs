@@ -6,6 +6,7 @@
 //! client, [`run`] drives every selected check concurrently over that one
 //! client, and each check returns its findings. Nothing here prints.
 
+pub mod bounce;
 pub mod bulk;
 pub mod codes;
 pub mod dkim;
