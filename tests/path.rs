@@ -607,3 +607,83 @@ fn bad_smart_hosts_are_one_line_and_exit_2() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn smart_hosts_that_fail_each_step() {
+    let mut rig = Rig::new();
+    rig.mx(61, starttls(&rig.pki, "mx.accept.path.test"));
+    let leaf = rig.pki.valid(&["relay.path.test"]);
+    // An address routed to a black hole: the connect times out.
+    rig.blackhole(70);
+    let (codes, _, _) = rig.run("accept.path.test", &["--smarthost", "192.0.2.70"]);
+    assert!(
+        codes.contains("path.smarthost_connect_timeout"),
+        "{codes:?}"
+    );
+    let cases = [
+        (
+            Script {
+                ehlo: None,
+                ..Script::greeting("relay.path.test")
+            },
+            "path.smarthost_ehlo_rejected",
+        ),
+        (
+            Script::greeting("relay.path.test")
+                .with_tls(mailpreflight_checks::testing_smtp::StartTls::Garbage),
+            "path.smarthost_tls_failed",
+        ),
+        (
+            Script {
+                banner: Some("554 5.7.1 relay.path.test access denied".into()),
+                ..Script::greeting("relay.path.test")
+            },
+            "path.smarthost_no_greeting",
+        ),
+        (
+            Script::greeting("relay.path.test").with_tls(leaf.starttls()),
+            "path.smarthost_no_auth",
+        ),
+    ];
+    for (script, code) in cases {
+        let (i, port) = rig.relay(script);
+        let sh = format!("relay.path.test:{port}");
+        let (codes, _, v) = rig.run("accept.path.test", &["--smarthost", &sh]);
+        assert!(codes.contains(code), "{code}: {v:#}");
+        assert!(!codes.contains("path.smarthost_ok"), "{code}: {v:#}");
+        assert!(
+            rig.commands(i)
+                .iter()
+                .all(|c| ["EHLO", "STARTTLS", "QUIT"].contains(&c.split(' ').next().unwrap())),
+            "{:?}",
+            rig.commands(i)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_probe_speaks_implicit_tls_and_keeps_starttls_as_it_was() {
+    use mailpreflight_checks::smtp::probe::{Connect, Prober, Timeouts};
+    let pki = TestPki::new();
+    let leaf = pki.valid(&["relay.path.test"]);
+    let s = TestSmtp::start(Script {
+        implicit_tls: Some(leaf.server_config()),
+        ..Script::greeting("relay.path.test")
+    });
+    let prober = Prober::new(
+        &[pki.root_der()],
+        Timeouts::uniform(std::time::Duration::from_millis(800)),
+    );
+    let r = prober
+        .probe_implicit_tls("relay.path.test", s.addr, Some(HELO))
+        .await;
+    assert_eq!(r.connect, Connect::Connected);
+    assert!(r.implicit_tls && r.greeted(), "{r:#?}");
+    assert!(r.ehlo.is_none() && r.starttls.is_none());
+    assert!(r.tls.as_ref().is_some_and(|t| t.is_ok()), "{r:#?}");
+    assert_eq!(r.banner.as_ref().map(|b| b.code), Some(220));
+    assert!(r.quit.is_some());
+    // Taken for plain text, the TLS-first server never greets.
+    let plain = prober.probe("relay.path.test", s.addr, Some(HELO)).await;
+    assert!(!plain.greeted() && plain.banner.is_none(), "{plain:#?}");
+}

@@ -773,6 +773,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn smart_host_syntax() {
+        let p = |s: &str| SmartHost::parse(s);
+        let sh = p("Relay.Example.NET").unwrap();
+        assert_eq!(
+            (sh.host.as_str(), sh.port, sh.tls),
+            ("relay.example.net", 587, SmartTls::StartTls)
+        );
+        let sh = p("relay.example.net:465").unwrap();
+        assert_eq!((sh.port, sh.tls), (465, SmartTls::Implicit));
+        assert_eq!(p("192.0.2.7:2525").unwrap().host, "192.0.2.7");
+        let sh = p("2001:db8::25").unwrap();
+        assert_eq!((sh.host.as_str(), sh.port), ("2001:db8::25", 587));
+        let sh = p("[2001:db8::25]:465").unwrap();
+        assert_eq!(
+            (sh.host.as_str(), sh.port, sh.tls),
+            ("2001:db8::25", 465, SmartTls::Implicit)
+        );
+        assert_eq!(p(""), Err(SmartHostError::Empty));
+        assert_eq!(p(":587"), Err(SmartHostError::Empty));
+        assert!(matches!(
+            p("relay.example.net:0"),
+            Err(SmartHostError::Port(_))
+        ));
+        assert!(matches!(
+            p("relay.example.net:65536"),
+            Err(SmartHostError::Port(_))
+        ));
+        assert!(matches!(
+            p("relay.example.net:"),
+            Err(SmartHostError::Port(_))
+        ));
+        assert!(matches!(p("relay example"), Err(SmartHostError::Host(_))));
+        assert!(matches!(p("[2001:db8::25"), Err(SmartHostError::Host(_))));
+        assert!(matches!(p("[not-an-ip]:25"), Err(SmartHostError::Host(_))));
+    }
+
+    #[test]
     fn resolv_conf_lines() {
         let ns = parse_resolv_conf("# comment\nsearch corp.example\nnameserver 192.0.2.53\nnameserver fe80::1%eth0 # link\noptions ndots:1\nnameserver bogus\n", "/etc/resolv.conf");
         assert_eq!(ns.len(), 2);
