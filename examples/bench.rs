@@ -183,7 +183,11 @@ fn main() {
         report.status);
     for c in &report.checks {
         println!("  {:<6} {:<5} {:>5} ms", c.id, c.status, c.elapsed_ms);
-        for f in c.findings.iter().filter(|f| f.status > mailpreflight_checks::Status::Info) {
+        for f in c
+            .findings
+            .iter()
+            .filter(|f| f.status > mailpreflight_checks::Status::Info)
+        {
             println!("      {} {}", f.code.id(), f.message);
         }
     }
