@@ -569,12 +569,26 @@ fn a_dead_first_resolver_and_a_blocked_port_25_as_a_table() {
     rig.blackhole(65);
     let dead = server("path");
     dead.misbehave_under("", Misbehave::Drop);
-    let out = rig.command("blocked.path.test", &[&dead, &rig.dns], &[]);
+    let leaf = rig.pki.valid(&["relay.path.test"]);
+    let (_, port) = rig.relay(Script {
+        ehlo_tls: Some(vec![
+            "250-relay.path.test hello".into(),
+            "250 AUTH PLAIN LOGIN".into(),
+        ]),
+        ..Script::greeting("relay.path.test").with_tls(leaf.starttls())
+    });
+    let sh = format!("relay.path.test:{port}");
+    let out = rig.command(
+        "someone@blocked.path.test",
+        &[&dead, &rig.dns],
+        &["--smarthost", &sh],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     println!("{text}");
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("fail  path.resolver_timeout"), "{text}");
     assert!(text.contains("fail  path.port25_blocked"), "{text}");
+    assert!(text.contains("smarthost  pass"), "{text}");
     assert!(
         text.contains(&format!("nameserver {}", dead.addr.ip())),
         "{text}"
