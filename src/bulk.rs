@@ -210,7 +210,10 @@ pub async fn run(
                 if first { "" } else { ",\n" },
                 render::json::render(&report).trim_end()
             ),
-            Format::Table => summary_row(&report, color),
+            // The whole-run formats are refused before bulk mode starts.
+            Format::Table | Format::Junit | Format::Markdown | Format::Github => {
+                summary_row(&report, color)
+            }
         };
         first = false;
         if let Some(pb) = &progress {

@@ -74,6 +74,12 @@ pub enum Format {
     Json,
     /// One JSON object per domain per line.
     Jsonl,
+    /// JUnit XML: a testsuite per domain, a testcase per check.
+    Junit,
+    /// A compact summary for a pull-request comment.
+    Markdown,
+    /// GitHub Actions workflow commands (annotations on the zone file lines).
+    Github,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,11 +93,14 @@ pub enum ColorWhen {
 pub enum FailOn {
     Fail,
     Warn,
+    /// Only a warn or fail finding that is not in the --baseline report.
+    New,
 }
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
     /// The sending domain (the one in From: and, by default, MAIL FROM). IDNs are accepted.
+    /// Optional with a config file: then every domain in it is checked.
     pub domain: Option<String>,
     /// Check many domains: a file (or - for stdin) of lines `domain [ip[,ip]] [helo] [selector[,selector]]`
     /// (`-` leaves a field empty; blank lines and # comments are skipped).
@@ -140,6 +149,23 @@ pub struct CheckArgs {
     pub dns: DnsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// The CI gate: config file, report file, baseline.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GateArgs {
+    /// Read domains, defaults and severity overrides from this file (default: ./mailpreflight.toml
+    /// when it exists). The command line overrides the file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also write the report, in --format, to FILE; the terminal then gets the table.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// An earlier --format json report: mark findings new or unchanged and list resolved ones.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 impl FailOn {
@@ -147,6 +173,7 @@ impl FailOn {
         match self {
             FailOn::Fail => Status::Fail,
             FailOn::Warn => Status::Warn,
+            FailOn::New => Status::Warn,
         }
     }
 }
@@ -326,10 +353,10 @@ impl CheckArgs {
     }
 
     pub fn target(&self) -> Result<Target> {
-        let Some(d) = self.domain.as_deref() else {
-            bail!("give a DOMAIN to check (or --domains-file FILE)");
+        let Some(domain) = self.domain.as_deref() else {
+            bail!("give a DOMAIN to check (or --domains-file FILE, or a --config file that lists domains)");
         };
-        let domain = to_domain(d).map_err(|e| anyhow::anyhow!("domain {e}"))?;
+        let domain = to_domain(domain).map_err(|e| anyhow::anyhow!("domain {e}"))?;
         Ok(Target {
             domain,
             ips: parse_ips(&self.ips)?,

@@ -2,24 +2,28 @@
 //! Only `main` decides the exit code; errors print once as
 //! `mailpreflight: …` and are exit 2 (bad usage or input).
 
+mod baseline;
 mod bulk;
 mod cli;
+mod config;
+mod gate;
 mod render;
 mod spf_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
-use cli::{CheckArgs, Cli, ColorWhen, Command, Format};
-use mailpreflight_checks::dns::Dns;
-use mailpreflight_checks::{Ctx, Report, Status};
+use cli::{Cli, ColorWhen, Command};
+use mailpreflight_checks::{Report, Status};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -27,6 +31,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let explicit = gate::Explicit::from_matches(&matches);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -39,7 +44,7 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command {
-            Command::Check(args) => check(*args).await,
+            Command::Check(args) => gate::check(*args, explicit).await,
             Command::Codes { code } => codes(code.as_deref()),
             Command::Path(args) => path(args).await,
             Command::Spf(args) => spf_cmd::run(*args).await,
@@ -82,10 +87,19 @@ pub(crate) fn emit(text: &str) -> Result<()> {
 
 /// 0 nothing at or above `fail_on`; 1 something is; 3 nothing failed but
 /// something could not be verified.
-pub fn exit_code(reports: &[Report], fail_on: Status) -> ExitCode {
-    ExitCode::from(exit_code_value(reports, fail_on))
+pub fn exit_code(reports: &[Report], fail_on: cli::FailOn) -> ExitCode {
+    let findings = || reports.iter().flat_map(|r| r.findings());
+    if findings().any(|f| render::failing(f, fail_on)) {
+        ExitCode::from(1)
+    } else if findings().any(|f| f.status == Status::Error) {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
+/// The same rule as [`exit_code`] at a status threshold, as a number (bulk
+/// mode folds many domains' codes into one).
 pub(crate) fn exit_code_value(reports: &[Report], fail_on: Status) -> u8 {
     let threshold = fail_on.severity().unwrap_or(3);
     let findings = || reports.iter().flat_map(|r| r.findings());
@@ -96,33 +110,6 @@ pub(crate) fn exit_code_value(reports: &[Report], fail_on: Status) -> u8 {
     } else {
         0
     }
-}
-
-async fn check(args: CheckArgs) -> Result<ExitCode> {
-    let selection = cli::selection(&args.only, &args.skip)?;
-    let config = args.dns.config()?;
-    if let Some(file) = args.domains_file.clone() {
-        return bulk::run(args, &file, selection, config).await;
-    }
-    let target = args.target()?;
-    let dns = Dns::new(&config)?;
-    let ctx = Arc::new(Ctx {
-        target,
-        dns,
-        options: args.options()?,
-    });
-    let mut report = mailpreflight_checks::run(ctx, &selection).await;
-    render::sanitize(&mut report);
-    let text = match args.output.format {
-        Format::Table => render::table::render(&report, use_color(args.output.color)),
-        Format::Json => render::json::render(&report),
-        Format::Jsonl => render::json::render_line(&report),
-    };
-    emit(&text)?;
-    Ok(exit_code(
-        std::slice::from_ref(&report),
-        args.fail_on.status(),
-    ))
 }
 
 /// The registry as a Markdown table (the README's list is this output), or
@@ -199,11 +186,13 @@ async fn path(args: cli::PathArgs) -> Result<ExitCode> {
     };
     let mut report = run(&servers, &domain, &opts).await?;
     render::sanitize(&mut report);
-    let text = match args.output.format {
-        Format::Table => render::table::render(&report, use_color(args.output.color)),
-        Format::Json => render::json::render(&report),
-        Format::Jsonl => render::json::render_line(&report),
-    };
-    emit(&text)?;
-    Ok(exit_code(std::slice::from_ref(&report), Status::Fail))
+    let reports = std::slice::from_ref(&report);
+    emit(&gate::render_as(
+        args.output.format,
+        reports,
+        cli::FailOn::Fail,
+        &render::github::ZoneIndex::default(),
+        use_color(args.output.color),
+    ))?;
+    Ok(exit_code(reports, cli::FailOn::Fail))
 }

@@ -102,6 +102,12 @@ impl SpfArgs {
 }
 
 pub async fn run(args: SpfArgs) -> Result<ExitCode> {
+    if matches!(
+        args.output.format,
+        Format::Junit | Format::Markdown | Format::Github
+    ) {
+        anyhow::bail!("spf prints its evaluation as table, json or jsonl; --format junit, markdown and github are for check");
+    }
     let q = args.question()?;
     let config = args.dns.config()?;
     let dns = Dns::new(&config)?;
@@ -109,6 +115,8 @@ pub async fn run(args: SpfArgs) -> Result<ExitCode> {
     sanitize(&mut ev);
     let color = crate::use_color(args.output.color);
     let text = match args.output.format {
+        // Refused before anything was asked, below.
+        Format::Junit | Format::Markdown | Format::Github => String::new(),
         Format::Table => render_text(&ev, color),
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&ev)?),
         Format::Jsonl => format!("{}\n", serde_json::to_string(&ev)?),

@@ -7,6 +7,7 @@ mod dkim;
 mod dmarc;
 mod dns;
 mod dnsbl;
+mod gate;
 mod path;
 mod smtp;
 mod spf;

@@ -611,6 +611,73 @@ codes! {
 
     // --- lint -------------------------------------------------------------------
     // (codes of the lint check go here)
+    LintOk = "lint.ok", Pass,
+        "The zone files have no record that breaks mail",
+        "Nothing to do.",
+        "RFC 1035 §5";
+    LintNoZone = "lint.no_zone", Skip,
+        "No zone file of the domain loaded: nothing to lint",
+        "Pass the domain's zone files with --zone (a file or a folder of *.zone) to lint them before they are published.",
+        "";
+    LintTxtStringTooLong = "lint.txt_string_too_long", Fail,
+        "A TXT character-string is longer than 255 octets",
+        "Split the text into quoted strings of at most 255 octets each on the same record (\"first 255\" \"rest\"); receivers join them. A longer string cannot be sent on the wire.",
+        "RFC 1035 §3.3, §3.3.14; RFC 7208 §3.3";
+    LintSpfSplit = "lint.spf_split", Fail,
+        "An SPF policy is split across several TXT records",
+        "Put the whole policy in one TXT record, as several quoted strings if it is long: separate TXT records are separate records, and receivers read only the one that starts with v=spf1.",
+        "RFC 7208 §3.3, §4.5";
+    LintSpfMultiple = "lint.spf_multiple", Fail,
+        "Several v=spf1 records at one name",
+        "Merge them into one v=spf1 record: with more than one, SPF evaluation is a permerror and receivers treat the mail as unauthenticated.",
+        "RFC 7208 §3.2, §4.5";
+    LintMxDuplicate = "lint.mx_duplicate", Warn,
+        "The same MX host is listed more than once at a name",
+        "Keep one MX record per host: a second one with another preference only repeats failed deliveries to the same host, an identical one is dropped.",
+        "RFC 5321 §5.1; RFC 2181 §5";
+    LintCnameAndOtherData = "lint.cname_and_other_data", Fail,
+        "A CNAME stands beside other records at the same name",
+        "A name with a CNAME can have no other data: move the other records to the alias's target, or replace the CNAME with the target's A/AAAA records. Resolvers answer such a name unpredictably.",
+        "RFC 1034 §3.6.2; RFC 2181 §10.1";
+
+    // --- expect -----------------------------------------------------------------
+    // (codes of the expect check: the config file's expectations)
+    ExpectOk = "expect.ok", Pass,
+        "The domain meets the expectations of the config file",
+        "Nothing to do.",
+        "";
+    ExpectNone = "expect.none", Skip,
+        "No expectations configured for the domain",
+        "Add an [expect] section (global or under the domain) to mailpreflight.toml: min_dmarc_policy, max_spf_lookups, min_dkim_bits, selectors, authorized_ips.",
+        "";
+    ExpectDmarcPolicyWeaker = "expect.dmarc_policy_weaker", Fail,
+        "The DMARC policy is weaker than the config expects",
+        "Raise p= in the domain's _dmarc record to the expected policy once the aggregate reports show all legitimate mail passing.",
+        "RFC 9989 §4.7";
+    ExpectSpfTooManyLookups = "expect.spf_too_many_lookups", Fail,
+        "The SPF record needs more DNS lookups than the config allows",
+        "Flatten includes you control into ip4:/ip6: ranges, drop includes of services no longer used, and replace a/mx/ptr terms with addresses.",
+        "RFC 7208 §4.6.4";
+    ExpectIpNotAuthorized = "expect.ip_not_authorized", Fail,
+        "An IP the config says must be authorised does not pass SPF",
+        "Add the IP (ip4:/ip6:) or the include: of the service that sends from it to the domain's SPF record, before `all`.",
+        "RFC 7208 §5";
+    ExpectSelectorMissing = "expect.selector_missing", Fail,
+        "A DKIM selector the config expects publishes no key",
+        "Publish the key at SELECTOR._domainkey.DOMAIN (your mail provider shows the record), or remove the selector from the config if it was retired.",
+        "RFC 6376 §3.6.2";
+    ExpectDkimKeyTooSmall = "expect.dkim_key_too_small", Fail,
+        "A DKIM key is smaller than the config expects",
+        "Generate a key of the expected size, publish it under a new selector, switch signing to it, then revoke the old one (empty p=).",
+        "RFC 8301 §3.2";
+    ExpectNotChecked = "expect.not_checked", Info,
+        "An expectation could not be checked with what was given",
+        "Give the domain's DKIM selectors (selectors = [...] in the config, or --selector) so their key sizes can be checked.",
+        "";
+    ExpectLookupFailed = "expect.lookup_failed", Error,
+        "An expectation could not be verified: a lookup failed",
+        "Check that the domain's name servers answer (or that --zone covers the names offline), then run again.",
+        "RFC 2308";
 
     // --- path -------------------------------------------------------------------
     // (codes of the path check go here)

@@ -12,7 +12,9 @@ pub mod dkim;
 pub mod dmarc;
 pub mod dns;
 pub mod dnsbl;
+pub mod expect;
 pub mod helo;
+pub mod lint;
 pub mod mx;
 pub mod names;
 pub mod orgdomain;
@@ -104,6 +106,27 @@ pub struct Finding {
     pub message: String,
     pub evidence: Vec<String>,
     pub fix: String,
+    /// Set only when the report is compared with a baseline (`--baseline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+}
+
+/// How a finding compares with an earlier report of the same domain: a
+/// finding is the same when its domain, code and message are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    New,
+    Unchanged,
+}
+
+/// A finding of the baseline report that this run no longer has. Its code is
+/// kept as text: it may be one a newer version retired.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resolved {
+    pub code: String,
+    pub status: Status,
+    pub message: String,
 }
 
 fn ser_code<S: Serializer>(c: &Code, s: S) -> Result<S::Ok, S::Error> {
@@ -119,6 +142,7 @@ impl Finding {
             message: message.into(),
             evidence: Vec::new(),
             fix: code.fix().to_string(),
+            change: None,
         }
     }
 
@@ -185,6 +209,8 @@ pub struct Options {
     /// and tests (MX addresses stay documentation addresses with PTRs in the
     /// test zones while the servers listen on loopback).
     pub smtp_routes: Vec<(IpAddr, SocketAddr)>,
+    /// What the config file expects of this domain (the `expect` check).
+    pub expect: expect::Expectations,
 }
 
 impl Default for Options {
@@ -197,6 +223,7 @@ impl Default for Options {
             smtp_timeout: Duration::from_secs(10),
             smtp_trust_roots: Vec::new(),
             smtp_routes: Vec::new(),
+            expect: expect::Expectations::default(),
         }
     }
 }
@@ -231,6 +258,8 @@ pub fn registry() -> Vec<Arc<dyn Check>> {
         Arc::new(dmarc::DmarcCheck),
         Arc::new(dnsbl::DnsblCheck),
         Arc::new(smtp::SmtpCheck),
+        Arc::new(lint::LintCheck),
+        Arc::new(expect::ExpectCheck),
     ]
 }
 
@@ -245,6 +274,9 @@ pub struct CheckReport {
     pub status: Status,
     pub elapsed_ms: u64,
     pub findings: Vec<Finding>,
+    /// With `--baseline`: the baseline's findings of this check that are gone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<Resolved>,
 }
 
 impl CheckReport {
@@ -262,6 +294,7 @@ impl CheckReport {
             status: worst(findings.iter().map(|f| f.status)),
             elapsed_ms: elapsed.as_millis() as u64,
             findings,
+            resolved: Vec::new(),
         }
     }
 }

@@ -108,8 +108,14 @@ pub fn render(report: &Report, color: bool) -> String {
         };
         let _ = writeln!(
             o,
-            "{}  {code}  [{id}]",
-            status_label(f.status, color).trim_end()
+            "{}  {code}  [{id}]{}",
+            status_label(f.status, color).trim_end(),
+            // Only with --baseline.
+            if f.change == Some(mailpreflight_checks::Change::New) {
+                "  new"
+            } else {
+                ""
+            }
         );
         let _ = writeln!(o, "  {}", f.message);
         for e in &f.evidence {
@@ -127,6 +133,11 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(o, "  fix: {}", f.fix);
         }
         let _ = writeln!(o);
+    }
+    for c in &report.checks {
+        for r in &c.resolved {
+            let _ = writeln!(o, "resolved  {}  [{}]\n  {}\n", r.code, c.id, r.message);
+        }
     }
     let counts = tally(report.findings());
     let parts: Vec<String> = [

@@ -517,6 +517,11 @@ impl Dns {
         }
     }
 
+    /// The zone files this client answers from (most specific origin first).
+    pub fn zones(&self) -> &[Zone] {
+        &self.shared.zones
+    }
+
     /// Queries that went to a server or a zone (cache misses), across all
     /// handles sharing this cache.
     pub fn queries_sent(&self) -> u64 {

@@ -289,7 +289,28 @@ fn build_handler(origin: &str, records: &[ZoneRecord]) -> Result<InMemoryZoneHan
     let oname = to_name(origin)?;
     let mut map: BTreeMap<RrKey, RecordSet> = BTreeMap::new();
     let mut has_soa = false;
-    for zr in records {
+    // A CNAME beside other data (RFC 1034 §3.6.2) would make the handler
+    // refuse the whole zone without a line; the lint check reports it with
+    // its line instead, and the zone answers as if the alias were alone (at
+    // the apex, as if the CNAME were not there: SOA and NS must stay).
+    let aliases: std::collections::BTreeSet<String> = records
+        .iter()
+        .filter(|zr| matches!(zr.record.data, RData::Cname(_)))
+        .map(|zr| normalize(&zr.record.name))
+        .collect();
+    let origin_key = normalize(origin);
+    for zr in records.iter().filter(|zr| {
+        let owner = normalize(&zr.record.name);
+        if !aliases.contains(&owner) {
+            return true;
+        }
+        let is_cname = matches!(zr.record.data, RData::Cname(_));
+        if owner == origin_key {
+            !is_cname
+        } else {
+            is_cname || matches!(zr.record.rtype(), "RRSIG" | "NSEC" | "NSEC3")
+        }
+    }) {
         let rec = if zr.record.rtype() == "SOA" {
             has_soa = true;
             soa_record(&zr.record, &oname)?
