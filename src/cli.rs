@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use mailpreflight_checks::dns::{DnsConfig, ZoneSource};
 use mailpreflight_checks::names::{host_syntax, to_domain};
+use mailpreflight_checks::path::{SmartHost, SmartTls};
 use mailpreflight_checks::{check_ids, Options, Selection, Status, Target};
 
 #[derive(Parser, Debug)]
@@ -386,10 +387,49 @@ pub struct PathArgs {
         default_value = "/etc/resolv.conf"
     )]
     pub resolv_conf: PathBuf,
+    /// Also test this smart host (relay): connect, greeting, EHLO, STARTTLS or implicit TLS, the
+    /// certificate, and the AUTH mechanisms offered. Port 587 by default; 465 is implicit TLS. No
+    /// credentials and no message are ever sent.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub smarthost: Option<String>,
+    /// How the smart host speaks TLS: auto (implicit on port 465, STARTTLS otherwise), starttls,
+    /// implicit.
+    #[arg(long = "smarthost-tls", value_enum, default_value_t = SmartTlsArg::Auto)]
+    pub smarthost_tls: SmartTlsArg,
+    /// Port the SMTP probe connects to on each MX host (tests).
+    #[arg(
+        long = "smtp-port",
+        value_name = "PORT",
+        default_value_t = 25,
+        hide = true
+    )]
+    pub smtp_port: u16,
+    /// Seconds each SMTP probe step may take (connect, each reply, TLS).
+    #[arg(
+        long = "smtp-timeout",
+        value_name = "SECS",
+        default_value_t = 10.0,
+        hide = true
+    )]
+    pub smtp_timeout: f64,
+    /// Connect to ADDR instead of IP (IP or IPv4/PREFIX of 24 or more bits) for MX and smart host
+    /// probes: a port forward, or tests (repeatable).
+    #[arg(long = "smtp-route", value_name = "IP=ADDR", hide = true)]
+    pub smtp_routes: Vec<String>,
+    /// Trust this CA certificate (DER file) beside the public roots (repeatable).
+    #[arg(long = "smtp-trust-root", value_name = "FILE", hide = true)]
+    pub smtp_trust_roots: Vec<PathBuf>,
     #[command(flatten)]
     pub dns: DnsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmartTlsArg {
+    Auto,
+    Starttls,
+    Implicit,
 }
 
 impl PathArgs {
@@ -406,4 +446,68 @@ impl PathArgs {
         }
         to_domain(d).map_err(|e| anyhow::anyhow!("recipient {e}"))
     }
+
+    /// The smart host from `--smarthost` and `--smarthost-tls`.
+    pub fn smarthost(&self) -> Result<Option<SmartHost>> {
+        let Some(s) = &self.smarthost else {
+            return Ok(None);
+        };
+        let mut sh = SmartHost::parse(s).map_err(|e| anyhow::anyhow!("--smarthost {s:?} {e}"))?;
+        match self.smarthost_tls {
+            SmartTlsArg::Auto => {}
+            SmartTlsArg::Starttls => sh.tls = SmartTls::StartTls,
+            SmartTlsArg::Implicit => sh.tls = SmartTls::Implicit,
+        }
+        Ok(Some(sh))
+    }
+
+    /// The probe options: port, timeouts, routes, trust roots.
+    pub fn options(&self) -> Result<Options> {
+        if self.smtp_port == 0 {
+            bail!("--smtp-port 0 is not a port (1-65535)");
+        }
+        if !(self.smtp_timeout.is_finite() && self.smtp_timeout > 0.0) {
+            bail!("--smtp-timeout must be a positive number of seconds");
+        }
+        let smtp_timeout = Duration::from_secs_f64(self.smtp_timeout.min(600.0));
+        let mut smtp_routes = Vec::new();
+        for r in &self.smtp_routes {
+            smtp_routes.extend(parse_route(r)?);
+        }
+        let mut smtp_trust_roots = Vec::new();
+        for f in &self.smtp_trust_roots {
+            smtp_trust_roots.push(
+                std::fs::read(f)
+                    .with_context(|| format!("cannot read --smtp-trust-root {}", f.display()))?,
+            );
+        }
+        Ok(Options {
+            // DNS steps, then probes of three steps each, with room to judge.
+            check_timeout: self.dns.check_timeout() + smtp_timeout * 4,
+            smtp_port: self.smtp_port,
+            smtp_timeout,
+            smtp_trust_roots,
+            smtp_routes,
+            ..Options::default()
+        })
+    }
+}
+
+/// `IP=ADDR` or `IPv4/N=ADDR` (N at least 24) with ADDR `IP:PORT`.
+fn parse_route(s: &str) -> Result<Vec<(IpAddr, SocketAddr)>> {
+    let bad = || anyhow::anyhow!("--smtp-route {s:?} is not IP=IP:PORT or IPv4/24=IP:PORT");
+    let (from, to) = s.split_once('=').ok_or_else(bad)?;
+    let to: SocketAddr = to.trim().parse().map_err(|_| bad())?;
+    if let Some((net, bits)) = from.split_once('/') {
+        let net: std::net::Ipv4Addr = net.trim().parse().map_err(|_| bad())?;
+        let bits: u32 = bits.trim().parse().map_err(|_| bad())?;
+        if !(24..=32).contains(&bits) {
+            return Err(bad());
+        }
+        let base = u32::from(net) & (u32::MAX << (32 - bits));
+        return Ok((0..(1u32 << (32 - bits)))
+            .map(|i| (IpAddr::from(std::net::Ipv4Addr::from(base + i)), to))
+            .collect());
+    }
+    Ok(vec![(from.trim().parse().map_err(|_| bad())?, to)])
 }

@@ -157,14 +157,15 @@ pub fn codes_table() -> String {
 
 /// `path`: the sending host's own path to a recipient domain.
 async fn path(args: cli::PathArgs) -> Result<ExitCode> {
-    use mailpreflight_checks::dns::Dns;
-    use mailpreflight_checks::path::{read_resolv_conf, resolver_health, Nameserver};
-    use mailpreflight_checks::{worst, CheckReport, Target};
+    use mailpreflight_checks::path::{read_resolv_conf, run, Nameserver, PathOptions};
     let domain = args.domain()?;
     if args.dns.offline {
         anyhow::bail!("path tests this host's network: it cannot run --offline");
     }
-    let mut config = args.dns.config()?;
+    let smarthost = args.smarthost()?;
+    let helo = args.helo.as_deref().map(cli::parse_helo).transpose()?;
+    let engine = args.options()?;
+    let config = args.dns.config()?;
     let servers: Vec<Nameserver> = if config.resolvers.is_empty() {
         read_resolv_conf(&args.resolv_conf)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.resolv_conf.display()))?
@@ -179,40 +180,13 @@ async fn path(args: cli::PathArgs) -> Result<ExitCode> {
             })
             .collect()
     };
-    let start = std::time::Instant::now();
-    let (resolver_findings, verdicts) = resolver_health(&servers, &domain, config.timeout).await;
-    let resolvers = CheckReport::new("resolvers", resolver_findings, start.elapsed());
-    let mut checks = vec![resolvers];
-    // The recipient's MX, through the first resolver that works, as the
-    // host's mail server would ask it.
-    if let Some(first) = verdicts.iter().find(|v| v.working) {
-        config.resolvers = vec![first.server.addr];
-        let dns = Dns::new(&config)?;
-        let start = std::time::Instant::now();
-        let through = format!(
-            "; asked through resolver {} (from {})",
-            first.server.addr, first.server.source
-        );
-        let findings = mailpreflight_checks::mx::check(&dns, &domain)
-            .await
-            .into_iter()
-            .map(|mut f| {
-                f.evidence.insert(0, through.clone());
-                f
-            })
-            .collect();
-        checks.push(CheckReport::new("mx", findings, start.elapsed()));
-    }
-    let mut report = Report {
-        domain: domain.clone(),
-        status: worst(checks.iter().map(|c| c.status)),
-        target: Target {
-            domain,
-            helo: args.helo.clone(),
-            ..Target::default()
-        },
-        checks,
+    let opts = PathOptions {
+        dns: config,
+        engine,
+        helo,
+        smarthost,
     };
+    let mut report = run(&servers, &domain, &opts).await?;
     render::sanitize(&mut report);
     let reports = std::slice::from_ref(&report);
     emit(&gate::render_as(

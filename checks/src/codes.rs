@@ -713,6 +713,58 @@ codes! {
         "No configured resolver works: this host cannot resolve recipients",
         "Point the host at a working resolver; until then every outbound message waits in the queue (4.4.3 / 4.4.7) and finally bounces.",
         "RFC 3463 4.4.3, 4.4.7";
+    PathPort25Blocked = "path.port25_blocked", Fail,
+        "Outbound port 25 is blocked from this host (ISP, cloud provider or firewall)",
+        "Relay outbound mail through a smart host on port 587 with STARTTLS and AUTH (your provider's or a relay service's submission server; test it with --smarthost HOST:587), or ask the ISP/cloud provider to lift the port 25 block, or open it in the firewall.",
+        "RFC 6409; RFC 5321 §4.5.4.1";
+    PathSmarthostOk = "path.smarthost_ok", Pass,
+        "The smart host greets, encrypts with a valid certificate and offers AUTH after TLS",
+        "Nothing to do.",
+        "RFC 6409; RFC 8314";
+    PathSmarthostLookupFailed = "path.smarthost_lookup_failed", Error,
+        "The smart host's address could not be looked up",
+        "Fix this host's resolvers first (see the resolvers section), then run again.",
+        "RFC 1034 §5";
+    PathSmarthostNoAddress = "path.smarthost_no_address", Fail,
+        "The smart host name has no address",
+        "Check the smart host name in the MTA's relayhost/smarthost setting (a typo, or a retired relay), or give its IP address.",
+        "RFC 5321 §5.1";
+    PathSmarthostConnectFailed = "path.smarthost_connect_failed", Fail,
+        "The smart host refused the connection or could not be reached",
+        "Check the host and port (587 for STARTTLS submission, 465 for implicit TLS), that the relay service is running, and that no firewall between rejects it.",
+        "RFC 6409 §3.1; RFC 8314 §3.3";
+    PathSmarthostConnectTimeout = "path.smarthost_connect_timeout", Fail,
+        "The connection to the smart host timed out",
+        "A firewall (here or at the provider) drops the traffic, or the host is down: allow outbound connections to the smart host's port, or check the host and port.",
+        "RFC 6409 §3.1";
+    PathSmarthostNoGreeting = "path.smarthost_no_greeting", Fail,
+        "The smart host did not greet with 220",
+        "The relay is overloaded, refuses this host's IP, or is not an SMTP server on that port (465 speaks TLS first, 587 plain text first): check the port and the relay's access rules.",
+        "RFC 5321 §3.1, §4.2";
+    PathSmarthostEhloRejected = "path.smarthost_ehlo_rejected", Fail,
+        "The smart host did not accept EHLO",
+        "Send a fully-qualified host name in EHLO (the MTA's myhostname/FQDN setting); some relays refuse bare names or address literals.",
+        "RFC 5321 §4.1.1.1";
+    PathSmarthostStarttlsMissing = "path.smarthost_starttls_missing", Fail,
+        "The smart host offers no STARTTLS: password and mail would travel in clear",
+        "Use the relay's TLS port (587 with STARTTLS, or 465 with implicit TLS) and make the MTA require TLS before AUTH (Postfix smtp_tls_security_level = encrypt).",
+        "RFC 3207; RFC 8314 §3";
+    PathSmarthostTlsFailed = "path.smarthost_tls_failed", Fail,
+        "The TLS handshake with the smart host failed",
+        "Check the port (465 is implicit TLS, 587 STARTTLS) and the relay's TLS configuration; a client that requires TLS cannot relay through it.",
+        "RFC 3207; RFC 8314";
+    PathSmarthostCertInvalid = "path.smarthost_cert_invalid", Fail,
+        "The smart host's certificate is expired, for another name or untrusted",
+        "Connect by the name on the relay's certificate (the provider documents it), or have the relay install a certificate from a public CA for its name; a client that verifies refuses to send credentials.",
+        "RFC 6125; RFC 8314 §4.1";
+    PathSmarthostAuthBeforeTls = "path.smarthost_auth_before_tls", Warn,
+        "The smart host offers AUTH before TLS: credentials could be sent in clear",
+        "Make the MTA require TLS before authenticating (Postfix smtp_tls_security_level = encrypt; Exchange: require TLS on the send connector), and ask the relay to offer AUTH only after STARTTLS.",
+        "RFC 4954 §4; RFC 8314 §3";
+    PathSmarthostNoAuth = "path.smarthost_no_auth", Warn,
+        "The smart host offers no AUTH after TLS",
+        "If the relay accepts this host by its IP address, nothing to do; otherwise check the port (submission is 587/465, not 25) and the relay account.",
+        "RFC 4954; RFC 6409 §4.1";
 }
 
 #[cfg(test)]

@@ -154,12 +154,21 @@ impl TestDns {
                     catalog.upsert(LowerName::from(&origin), vec![Arc::new(handler)]);
                 }
                 let handler = Handler { catalog, state: st };
-                let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind udp");
-                let addr = udp.local_addr().expect("udp addr");
-                // TCP on the same port, for truncated answers.
-                let tcp = tokio::net::TcpListener::bind(addr).await.expect("bind tcp");
+                // TCP on the same port, for truncated answers. The UDP port
+                // may already be taken for TCP (tests open many TCP ports
+                // at once): then try another.
+                let mut tries = 0;
+                let (udp, tcp, addr) = loop {
+                    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
+                        .await
+                        .expect("bind udp");
+                    let addr = udp.local_addr().expect("udp addr");
+                    match tokio::net::TcpListener::bind(addr).await {
+                        Ok(tcp) => break (udp, tcp, addr),
+                        Err(_) if tries < 50 => tries += 1,
+                        Err(e) => panic!("bind tcp: {e}"),
+                    }
+                };
                 let mut server = Server::new(handler);
                 server.register_socket(udp);
                 server.register_listener(tcp, Duration::from_secs(5), 1 << 20);

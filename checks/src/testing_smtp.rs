@@ -38,6 +38,12 @@ pub struct Script {
     /// never answers EHLO.
     pub ehlo: Option<Vec<String>>,
     pub starttls: StartTls,
+    /// EHLO reply lines inside TLS, when they differ (a submission server
+    /// offers AUTH only there); None answers as `ehlo`.
+    pub ehlo_tls: Option<Vec<String>>,
+    /// TLS from the first byte (implicit TLS, port 465) with this
+    /// configuration: the greeting and everything after go inside it.
+    pub implicit_tls: Option<Arc<ServerConfig>>,
 }
 
 impl Script {
@@ -52,6 +58,8 @@ impl Script {
                 "250 8BITMIME".into(),
             ]),
             starttls: StartTls::Off,
+            ehlo_tls: None,
+            implicit_tls: None,
         }
     }
 
@@ -137,6 +145,19 @@ async fn serve(
     script: Script,
     seen: Arc<Mutex<Vec<String>>>,
 ) -> std::io::Result<()> {
+    if let Some(config) = &script.implicit_tls {
+        let acceptor = tokio_rustls::TlsAcceptor::from(config.clone());
+        let tls = acceptor.accept(sock).await?;
+        let mut conn = BufReader::new(tls);
+        let Some(banner) = &script.banner else {
+            let mut sink = Vec::new();
+            let _ = conn.read_until(b'\n', &mut sink).await;
+            return Ok(());
+        };
+        conn.write_all(format!("{banner}\r\n").as_bytes()).await?;
+        session(&mut conn, &script, false, true, &seen).await?;
+        return Ok(());
+    }
     let mut conn = BufReader::new(sock);
     let Some(banner) = &script.banner else {
         // Hold the connection open, greeting nothing, until the client goes.
@@ -146,14 +167,14 @@ async fn serve(
     };
     conn.write_all(format!("{banner}\r\n").as_bytes()).await?;
     let advertise = !matches!(script.starttls, StartTls::Off);
-    match session(&mut conn, &script, advertise, &seen).await? {
+    match session(&mut conn, &script, advertise, false, &seen).await? {
         Next::Close => Ok(()),
         Next::Tls => match &script.starttls {
             StartTls::Cert(config) => {
                 let acceptor = tokio_rustls::TlsAcceptor::from(config.clone());
                 let tls = acceptor.accept(conn.into_inner()).await?;
                 let mut conn = BufReader::new(tls);
-                session(&mut conn, &script, false, &seen).await?;
+                session(&mut conn, &script, false, true, &seen).await?;
                 Ok(())
             }
             StartTls::Garbage => {
@@ -178,8 +199,13 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut BufReader<S>,
     script: &Script,
     advertise: bool,
+    in_tls: bool,
     seen: &Arc<Mutex<Vec<String>>>,
 ) -> std::io::Result<Next> {
+    let ehlo = match (&script.ehlo_tls, in_tls) {
+        (Some(lines), true) => Some(lines),
+        _ => script.ehlo.as_ref(),
+    };
     loop {
         let mut line = Vec::new();
         if conn.read_until(b'\n', &mut line).await? == 0 {
@@ -195,7 +221,7 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
             .unwrap_or("")
             .to_ascii_uppercase();
         let reply: String = match verb.as_str() {
-            "EHLO" => match &script.ehlo {
+            "EHLO" => match ehlo {
                 None => continue,
                 Some(lines) => {
                     let mut lines = lines.clone();

@@ -66,7 +66,7 @@ impl Check for SmtpCheck {
 
 /// The machine's host name, when it is fully qualified; otherwise the probe
 /// greets with its address literal, which every server must accept.
-fn machine_name() -> Option<String> {
+pub fn machine_name() -> Option<String> {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
         .find_map(|p| std::fs::read_to_string(p).ok())

@@ -242,6 +242,9 @@ pub struct ProbeReport {
     pub addr: SocketAddr,
     /// The name sent in EHLO.
     pub helo: String,
+    /// TLS from the first byte (port 465), not STARTTLS: the greeting and
+    /// the only EHLO come inside TLS (`ehlo_tls`), `ehlo` stays None.
+    pub implicit_tls: bool,
     pub connect: Connect,
     pub banner: Option<Reply>,
     /// The host name the greeting starts with, when it starts with one
@@ -265,8 +268,13 @@ pub struct ProbeReport {
 impl ProbeReport {
     /// A 220 greeting and a positive EHLO reply: the host talks SMTP.
     pub fn greeted(&self) -> bool {
+        let ehlo = if self.implicit_tls {
+            &self.ehlo_tls
+        } else {
+            &self.ehlo
+        };
         self.banner.as_ref().is_some_and(|b| b.code == 220)
-            && self.ehlo.as_ref().is_some_and(|e| e.reply.is_positive())
+            && ehlo.as_ref().is_some_and(|e| e.reply.is_positive())
     }
 }
 
@@ -301,12 +309,35 @@ impl Prober {
     /// Probes `host` at `addr`, sending `helo` in EHLO (the local address as
     /// a literal, `[192.0.2.1]`, when None).
     pub async fn probe(&self, host: &str, addr: SocketAddr, helo: Option<&str>) -> ProbeReport {
+        self.probe_as(host, addr, helo, false).await
+    }
+
+    /// Probes a server that speaks TLS from the first byte (implicit TLS,
+    /// RFC 8314 §3.3: submission on port 465): the handshake, then the
+    /// greeting and EHLO inside TLS (recorded as `ehlo_tls`), then QUIT.
+    pub async fn probe_implicit_tls(
+        &self,
+        host: &str,
+        addr: SocketAddr,
+        helo: Option<&str>,
+    ) -> ProbeReport {
+        self.probe_as(host, addr, helo, true).await
+    }
+
+    async fn probe_as(
+        &self,
+        host: &str,
+        addr: SocketAddr,
+        helo: Option<&str>,
+        implicit_tls: bool,
+    ) -> ProbeReport {
         let start = Instant::now();
         let deadline = start + self.timeouts.total;
         let mut r = ProbeReport {
             host: crate::dns::normalize(host),
             addr,
             helo: helo.unwrap_or_default().to_string(),
+            implicit_tls,
             connect: Connect::TimedOut,
             banner: None,
             banner_host: None,
@@ -346,7 +377,11 @@ impl Prober {
                 Err(_) => "[127.0.0.1]".into(),
             };
         }
-        self.dialogue(&mut r, tcp, deadline).await;
+        if implicit_tls {
+            self.implicit_dialogue(&mut r, tcp, deadline).await;
+        } else {
+            self.dialogue(&mut r, tcp, deadline).await;
+        }
         r.timings.total_ms = ms(start.elapsed());
         r
     }
@@ -356,27 +391,8 @@ impl Prober {
         let reply_t = self.timeouts.reply;
         let mut conn = BufReader::new(tcp);
 
-        let t = Instant::now();
-        match read_reply_by(&mut conn, step(reply_t), &mut r.transcript).await {
-            Ok(b) => {
-                r.timings.banner_ms = Some(ms(t.elapsed()));
-                r.banner_host = banner_host(&b);
-                let code = b.code;
-                r.banner = Some(b);
-                if code != 220 {
-                    // RFC 5321 §3.1: after a refusing greeting the client
-                    // should still send QUIT.
-                    r.quit = quit(&mut conn, step(reply_t), &mut r.transcript).await;
-                    return;
-                }
-            }
-            Err(why) => {
-                r.stopped = Some(Stop {
-                    at: Stage::Banner,
-                    why,
-                });
-                return;
-            }
+        if !self.greeting(&mut conn, r, deadline).await {
+            return;
         }
 
         let t = Instant::now();
@@ -430,15 +446,113 @@ impl Prober {
                 conn.buffer().len()
             ));
         }
-        let tcp = conn.into_inner();
+        let Some(tls) = self.upgrade(r, conn.into_inner(), deadline).await else {
+            return;
+        };
+        let mut conn = BufReader::new(tls);
+        if self.ehlo_in_tls(&mut conn, r, deadline).await {
+            self.close_tls(&mut conn, r, deadline).await;
+        }
+    }
 
+    /// Implicit TLS: the handshake first, then the same dialogue inside it.
+    async fn implicit_dialogue(&self, r: &mut ProbeReport, tcp: TcpStream, deadline: Instant) {
+        let Some(tls) = self.upgrade(r, tcp, deadline).await else {
+            return;
+        };
+        let mut conn = BufReader::new(tls);
+        if !self.greeting(&mut conn, r, deadline).await {
+            return;
+        }
+        if self.ehlo_in_tls(&mut conn, r, deadline).await {
+            self.close_tls(&mut conn, r, deadline).await;
+        }
+    }
+
+    /// Reads the greeting; false when the dialogue ends there.
+    async fn greeting<S: AsyncBufRead + AsyncWrite + Unpin>(
+        &self,
+        conn: &mut S,
+        r: &mut ProbeReport,
+        deadline: Instant,
+    ) -> bool {
+        let by = deadline.min(Instant::now() + self.timeouts.reply);
+        let t = Instant::now();
+        match read_reply_by(conn, by, &mut r.transcript).await {
+            Ok(b) => {
+                r.timings.banner_ms = Some(ms(t.elapsed()));
+                r.banner_host = banner_host(&b);
+                let code = b.code;
+                r.banner = Some(b);
+                if code != 220 {
+                    // RFC 5321 §3.1: after a refusing greeting the client
+                    // should still send QUIT.
+                    let by = deadline.min(Instant::now() + self.timeouts.reply);
+                    r.quit = quit(conn, by, &mut r.transcript).await;
+                    return false;
+                }
+                true
+            }
+            Err(why) => {
+                r.stopped = Some(Stop {
+                    at: Stage::Banner,
+                    why,
+                });
+                false
+            }
+        }
+    }
+
+    /// EHLO inside TLS; false when the dialogue stopped there.
+    async fn ehlo_in_tls<S: AsyncBufRead + AsyncWrite + Unpin>(
+        &self,
+        conn: &mut S,
+        r: &mut ProbeReport,
+        deadline: Instant,
+    ) -> bool {
+        let by = deadline.min(Instant::now() + self.timeouts.reply);
+        match command(conn, &format!("EHLO {}", r.helo), by, &mut r.transcript).await {
+            Ok(reply) => {
+                r.ehlo_tls = Some(Ehlo::from_reply(reply));
+                true
+            }
+            Err(why) => {
+                r.stopped = Some(Stop {
+                    at: Stage::EhloTls,
+                    why,
+                });
+                false
+            }
+        }
+    }
+
+    async fn close_tls(
+        &self,
+        conn: &mut BufReader<tokio_rustls::client::TlsStream<TcpStream>>,
+        r: &mut ProbeReport,
+        deadline: Instant,
+    ) {
+        let step = |d: Duration| deadline.min(Instant::now() + d);
+        r.quit = quit(conn, step(self.timeouts.reply), &mut r.transcript).await;
+        let _ = timeout_at(step(self.timeouts.reply), conn.get_mut().shutdown()).await;
+    }
+
+    /// The TLS handshake on `tcp` (after STARTTLS, or at once for implicit
+    /// TLS), its facts and certificate recorded in `r`; None when it failed.
+    async fn upgrade(
+        &self,
+        r: &mut ProbeReport,
+        tcp: TcpStream,
+        deadline: Instant,
+    ) -> Option<tokio_rustls::client::TlsStream<TcpStream>> {
+        let step = |d: Duration| deadline.min(Instant::now() + d);
         let t = Instant::now();
         let seen = Arc::new(Mutex::new(None));
         let config = match self.client_config(seen.clone()) {
             Ok(c) => c,
             Err(e) => {
                 r.tls = Some(Err(e));
-                return;
+                return None;
             }
         };
         let name = ServerName::try_from(r.host.clone())
@@ -451,13 +565,13 @@ impl Prober {
                     at: Stage::Tls,
                     why: StopReason::Timeout,
                 });
-                return;
+                return None;
             }
             Ok(Err(e)) => {
                 r.tls = Some(Err(tls_error(&e)));
                 r.transcript
                     .push(format!("; TLS handshake failed: {}", tls_error(&e)));
-                return;
+                return None;
             }
             Ok(Ok(s)) => s,
         };
@@ -490,27 +604,7 @@ impl Prober {
             cipher,
             cert,
         }));
-
-        let mut conn = BufReader::new(tls);
-        match command(
-            &mut conn,
-            &format!("EHLO {}", r.helo),
-            step(reply_t),
-            &mut r.transcript,
-        )
-        .await
-        {
-            Ok(reply) => r.ehlo_tls = Some(Ehlo::from_reply(reply)),
-            Err(why) => {
-                r.stopped = Some(Stop {
-                    at: Stage::EhloTls,
-                    why,
-                });
-                return;
-            }
-        }
-        r.quit = quit(&mut conn, step(reply_t), &mut r.transcript).await;
-        let _ = timeout_at(step(reply_t), conn.get_mut().shutdown()).await;
+        Some(tls)
     }
 
     fn client_config(
