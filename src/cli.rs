@@ -494,7 +494,7 @@ impl PathArgs {
 }
 
 /// `IP=ADDR` or `IPv4/N=ADDR` (N at least 24) with ADDR `IP:PORT`.
-fn parse_route(s: &str) -> Result<Vec<(IpAddr, SocketAddr)>> {
+pub(crate) fn parse_route(s: &str) -> Result<Vec<(IpAddr, SocketAddr)>> {
     let bad = || anyhow::anyhow!("--smtp-route {s:?} is not IP=IP:PORT or IPv4/24=IP:PORT");
     let (from, to) = s.split_once('=').ok_or_else(bad)?;
     let to: SocketAddr = to.trim().parse().map_err(|_| bad())?;

@@ -783,9 +783,13 @@ fn check_asks_the_blocklist_the_bounce_names() {
 }
 
 #[test]
-fn check_of_a_delay_points_at_the_sending_host() {
-    let srv = server("explain");
-    let (code, v) = check_json("exchange-delay-4.4.7.eml", &live(&srv), &[]);
+fn check_of_a_delay_offline_points_at_the_sending_host() {
+    let zones = crate::support::zones_dir("explain").display().to_string();
+    let (code, v) = check_json(
+        "exchange-delay-4.4.7.eml",
+        &["--zone".into(), zones, "--offline".into()],
+        &[],
+    );
     let c = cause(&v, "sending_connectivity");
     assert_eq!(c["verdict"], "undetermined");
     assert!(
@@ -801,7 +805,72 @@ fn check_of_a_delay_points_at_the_sending_host() {
         "no engine check applies"
     );
     assert_eq!(code, 0);
-    assert_eq!(srv.total(), 0, "nothing was asked");
+}
+
+/// `explain --check` of a delay runs `path` from this host: the recipient's
+/// MX (192.0.2.80, routed to a loopback server) on port 25, and the resolvers.
+fn delay_with_route(srv_args: &[String], route_to: std::net::SocketAddr) -> (i32, Value) {
+    let route = format!("192.0.2.0/24={route_to}");
+    check_json(
+        "exchange-delay-4.4.7.eml",
+        srv_args,
+        &["--smtp-route", &route, "--smtp-port", "25"],
+    )
+}
+
+#[test]
+fn check_of_a_delay_confirms_a_blocked_port_25() {
+    use mailpreflight_checks::testing_smtp::BlackHole;
+    let srv = server("explain");
+    let hole = BlackHole::start();
+    let (code, v) = delay_with_route(&live(&srv), hole.addr);
+    assert_eq!(
+        cause(&v, "sending_connectivity")["verdict"],
+        "confirmed",
+        "{v}"
+    );
+    assert!(cause(&v, "sending_connectivity")["verdict_reason"]
+        .as_str()
+        .unwrap()
+        .contains("path.port25_blocked"));
+    assert_eq!(cause(&v, "sending_resolver")["verdict"], "ruled_out", "{v}");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn check_of_a_delay_rules_out_connectivity_when_the_mx_answers() {
+    use mailpreflight_checks::testing_smtp::{Script, TestSmtp};
+    let srv = server("explain");
+    let mx = TestSmtp::start(Script::greeting("mx.example.net"));
+    let (_, v) = delay_with_route(&live(&srv), mx.addr);
+    assert_eq!(
+        cause(&v, "sending_connectivity")["verdict"],
+        "ruled_out",
+        "{v}"
+    );
+}
+
+#[test]
+fn check_of_a_delay_confirms_a_dead_resolver() {
+    use mailpreflight_checks::testing_smtp::BlackHole;
+    let dead = server("explain");
+    dead.misbehave_under("", crate::support::Misbehave::Drop);
+    let good = server("explain");
+    let hole = BlackHole::start();
+    let mut args = live(&dead);
+    args.extend(["--resolver".to_string(), good.addr.to_string()]);
+    args[3] = "0.3".into();
+    let (code, v) = delay_with_route(&args, hole.addr);
+    let c = cause(&v, "sending_resolver");
+    assert_eq!(c["verdict"], "confirmed", "{v}");
+    assert!(
+        c["verdict_reason"]
+            .as_str()
+            .unwrap()
+            .contains("path.resolver_timeout"),
+        "{c}"
+    );
+    assert_eq!(code, 1);
 }
 
 #[test]

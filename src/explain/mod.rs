@@ -44,10 +44,62 @@ pub struct ExplainArgs {
     /// With --check: ask this DNS blocklist (repeatable; default: the lists the bounce names, else the default lists).
     #[arg(long = "dnsbl", value_name = "ZONE")]
     pub dnsbl: Vec<String>,
+    /// Port the SMTP probe of `path` connects to on the recipient's MX (tests).
+    #[arg(
+        long = "smtp-port",
+        value_name = "PORT",
+        default_value_t = 25,
+        hide = true
+    )]
+    pub smtp_port: u16,
+    /// Connect to ADDR instead of IP for SMTP probes (tests; repeatable).
+    #[arg(long = "smtp-route", value_name = "IP=ADDR", hide = true)]
+    pub smtp_routes: Vec<String>,
     #[command(flatten)]
     pub dns: DnsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `path` for the recipient domain, from this host: the configured resolvers
+/// (or each --resolver) and port 25 to the recipient's MX.
+async fn run_path(
+    args: &ExplainArgs,
+    config: &mailpreflight_checks::dns::DnsConfig,
+    recipient_domain: &str,
+    helo: Option<String>,
+) -> Result<Report> {
+    use mailpreflight_checks::path::{read_resolv_conf, Nameserver, PathOptions};
+    let servers: Vec<Nameserver> = if config.resolvers.is_empty() {
+        read_resolv_conf(std::path::Path::new("/etc/resolv.conf"))
+            .context("cannot read /etc/resolv.conf")?
+    } else {
+        config
+            .resolvers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Nameserver {
+                addr: *a,
+                source: format!("--resolver #{}", i + 1),
+            })
+            .collect()
+    };
+    let mut smtp_routes = Vec::new();
+    for r in &args.smtp_routes {
+        smtp_routes.extend(crate::cli::parse_route(r)?);
+    }
+    let opts = PathOptions {
+        dns: config.clone(),
+        engine: Options {
+            check_timeout: args.dns.check_timeout(),
+            smtp_port: args.smtp_port,
+            smtp_routes,
+            ..Options::default()
+        },
+        helo,
+        smarthost: None,
+    };
+    Ok(mailpreflight_checks::path::run(&servers, recipient_domain, &opts).await?)
 }
 
 /// The input, at most MAX_INPUT_BYTES (+1 to tell that it is larger).
@@ -146,6 +198,20 @@ pub async fn run(args: ExplainArgs) -> Result<ExitCode> {
             },
         });
         let mut report = b.check(ctx, &plan.checks).await;
+        // Causes on the sending side's own path (its resolvers, its port 25)
+        // are tested from this host, as `mailpreflight path` would.
+        if !args.dns.offline && b.causes.iter().any(|c| c.check == Some("path")) {
+            if let Some(rd) = b.recipient_domain() {
+                let path = run_path(&args, &config, &rd, plan.target.helo.clone()).await?;
+                bounce::causes::judge_path(&mut b.causes, &path);
+                report.checks.extend(
+                    path.checks
+                        .into_iter()
+                        .filter(|c| c.id == "resolvers" || c.id == "port25"),
+                );
+                report.status = mailpreflight_checks::worst(report.checks.iter().map(|c| c.status));
+            }
+        }
         crate::render::sanitize(&mut report);
         render::sanitize(&mut b);
         checked = Some((report, plan.from_bounce));

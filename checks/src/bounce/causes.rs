@@ -811,6 +811,35 @@ pub fn judge(causes: &mut [Cause], report: &Report, recipient_domain: Option<&st
     }
 }
 
+/// Gives the sending-side causes their verdicts from a `path` run made on
+/// this host: the resolver cause from its "resolvers" section, the
+/// connectivity cause from its "port25" section. Call after [`judge`].
+pub fn judge_path(causes: &mut [Cause], path: &Report) {
+    for c in causes.iter_mut().filter(|c| c.check == Some("path")) {
+        let section = match c.id {
+            "sending_resolver" => "resolvers",
+            "sending_connectivity" => "port25",
+            _ => continue,
+        };
+        let (verdict, reason) = match path.checks.iter().find(|r| r.id == section) {
+            // Warnings on port 25 (no STARTTLS, one host of several timing
+            // out) come after a connection was made: connectivity is there.
+            Some(r) if section == "port25" && r.status < Status::Error => (
+                Verdict::RuledOut,
+                "the recipient's mail server answered on port 25 from this host".to_string(),
+            ),
+            Some(r) => verdict_of(r),
+            // No working resolver: the port 25 step could not run.
+            None => (
+                Verdict::Undetermined,
+                format!("`path` could not test {section}: no resolver of this host works"),
+            ),
+        };
+        c.verdict = Some(verdict);
+        c.verdict_reason = Some(format!("{reason} (mailpreflight path, run on this host)"));
+    }
+}
+
 fn verdict_of(r: &CheckReport) -> (Verdict, String) {
     let line = |f: &crate::Finding| format!("{}: {}", f.code.id(), f.message);
     let with = |s: Status| r.findings.iter().filter(move |f| f.status == s);
