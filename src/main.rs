@@ -157,7 +157,7 @@ pub fn codes_table() -> String {
 
 /// `path`: the sending host's own path to a recipient domain.
 async fn path(args: cli::PathArgs) -> Result<ExitCode> {
-    use mailpreflight_checks::path::{read_resolv_conf, run, Nameserver, PathOptions};
+    use mailpreflight_checks::path::{nameservers, run, PathOptions};
     let domain = args.domain()?;
     if args.dns.offline {
         anyhow::bail!("path tests this host's network: it cannot run --offline");
@@ -166,20 +166,8 @@ async fn path(args: cli::PathArgs) -> Result<ExitCode> {
     let helo = args.helo.as_deref().map(cli::parse_helo).transpose()?;
     let engine = args.options()?;
     let config = args.dns.config()?;
-    let servers: Vec<Nameserver> = if config.resolvers.is_empty() {
-        read_resolv_conf(&args.resolv_conf)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.resolv_conf.display()))?
-    } else {
-        config
-            .resolvers
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Nameserver {
-                addr: *a,
-                source: format!("--resolver #{}", i + 1),
-            })
-            .collect()
-    };
+    let servers = nameservers(&config.resolvers, &args.resolv_conf)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.resolv_conf.display()))?;
     let opts = PathOptions {
         dns: config,
         engine,

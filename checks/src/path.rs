@@ -55,6 +55,24 @@ pub fn read_resolv_conf(path: &Path) -> std::io::Result<Vec<Nameserver>> {
     Ok(parse_resolv_conf(&text, &path.display().to_string()))
 }
 
+/// The resolvers to test: each `--resolver` given, else the system's.
+pub fn nameservers(
+    resolvers: &[SocketAddr],
+    resolv_conf: &Path,
+) -> std::io::Result<Vec<Nameserver>> {
+    if resolvers.is_empty() {
+        return read_resolv_conf(resolv_conf);
+    }
+    Ok(resolvers
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Nameserver {
+            addr: *a,
+            source: format!("--resolver #{}", i + 1),
+        })
+        .collect())
+}
+
 pub fn parse_resolv_conf(text: &str, name: &str) -> Vec<Nameserver> {
     text.lines()
         .enumerate()

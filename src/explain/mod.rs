@@ -69,21 +69,9 @@ async fn run_path(
     recipient_domain: &str,
     helo: Option<String>,
 ) -> Result<Report> {
-    use mailpreflight_checks::path::{read_resolv_conf, Nameserver, PathOptions};
-    let servers: Vec<Nameserver> = if config.resolvers.is_empty() {
-        read_resolv_conf(std::path::Path::new("/etc/resolv.conf"))
-            .context("cannot read /etc/resolv.conf")?
-    } else {
-        config
-            .resolvers
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Nameserver {
-                addr: *a,
-                source: format!("--resolver #{}", i + 1),
-            })
-            .collect()
-    };
+    use mailpreflight_checks::path::{nameservers, PathOptions};
+    let servers = nameservers(&config.resolvers, std::path::Path::new("/etc/resolv.conf"))
+        .context("cannot read /etc/resolv.conf")?;
     let mut smtp_routes = Vec::new();
     for r in &args.smtp_routes {
         smtp_routes.extend(crate::cli::parse_route(r)?);
