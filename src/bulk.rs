@@ -189,7 +189,7 @@ pub async fn run(
     if args.output.format == Format::Table {
         writeln!(
             out,
-            "{:<40}  {:<5}  {:>4} {:>4} {:>4}  FIRST FINDING",
+            "{:<40}  {:<5}  {:>4} {:>4} {:>4}  WORST FINDING",
             "DOMAIN", "STATUS", "FAIL", "WARN", "ERR"
         )?;
     }
@@ -262,7 +262,14 @@ fn summary_row(r: &Report, color: bool) -> String {
     let first = r
         .findings()
         .filter(|f| f.status != Status::Pass && f.status != Status::Skip)
-        .max_by_key(|f| f.status)
+        // The first of the worst, in check order (max_by_key keeps the last).
+        .fold(
+            None,
+            |best: Option<&mailpreflight_checks::Finding>, f| match best {
+                Some(b) if b.status >= f.status => Some(b),
+                _ => Some(f),
+            },
+        )
         .map(|f| format!("{} {}", f.code.id(), f.message))
         .unwrap_or_default();
     format!(
