@@ -3,7 +3,7 @@
 //! IPs) served by the in-process DNS server with an injected per-answer
 //! latency, checked through the real engine and DNS client.
 //!
-//!     cargo run --release --example bench -- [--domains 1000] [--latency-ms 20] [--jobs 250]
+//!     cargo run --release --example bench -- [--domains 1000] [--latency-ms 20] [--jobs 500]
 //!
 //! Reports the single-domain wall time against its floor (the longest chain
 //! of dependent lookups × latency), bulk domains per second, DNS queries per
@@ -121,7 +121,7 @@ fn peak_rss_kib() -> u64 {
 fn main() {
     let n = arg("--domains", 1000) as usize;
     let latency = Duration::from_millis(arg("--latency-ms", 20));
-    let jobs = arg("--jobs", 250) as usize;
+    let jobs = arg("--jobs", 500) as usize;
     let mut zones = vec![
         Zone::parse(&customer_zone(n), Path::new("customers.zone"), None).expect("customers"),
         Zone::parse(&reverse_zone(), Path::new("reverse.zone"), None).expect("reverse"),
