@@ -186,7 +186,7 @@ fn main() {
         for f in c
             .findings
             .iter()
-            .filter(|f| f.status > mailpreflight_checks::Status::Info)
+            .filter(|f| f.status > mailpreflight_checks::Status::Pass)
         {
             println!("      {} {}", f.code.id(), f.message);
         }
