@@ -748,9 +748,11 @@ async fn the_tree_costs_its_depth_in_round_trips_not_its_terms() {
     let check_time = start.elapsed();
     assert_eq!(codes(&report), vec!["spf.lookups_near_limit", "spf.ok"]);
     eprintln!("the spf check over the same tree, two IPs: {check_time:?}");
-    assert!(check_time < rtt * 8, "{check_time:?}");
+    // The round counts above are the proof; these bounds only say "far from
+    // term by term (14 rounds)" with room for a busy 2-core CI machine.
+    assert!(check_time < rtt * 12, "{check_time:?}");
     assert!(
-        fast_time < rtt * 10,
+        fast_time < rtt * 12,
         "{fast_time:?} for 6 rounds of {rtt:?} (term by term took {slow_time:?})"
     );
 }
