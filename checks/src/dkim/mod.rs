@@ -146,32 +146,10 @@ pub fn parse_selector(input: &str) -> Result<String, String> {
             s.len()
         ));
     }
-    for label in s.split('.') {
-        if label.is_empty() {
-            return Err(format!(
-                "the DKIM selector {input:?} has an empty label (two dots in a row, or a leading dot)"
-            ));
-        }
-        if label.len() > 63 {
-            return Err(format!(
-                "the DKIM selector {input:?} has a label of {} characters (at most 63)",
-                label.len()
-            ));
-        }
-        if let Some(c) = label
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
-        {
-            return Err(format!(
-                "the DKIM selector {input:?} contains {c:?}; selectors are letters, digits, hyphens and dots (e.g. s1, selector1, google)"
-            ));
-        }
-        if label.starts_with('-') || label.ends_with('-') {
-            return Err(format!(
-                "the DKIM selector {input:?} has a label starting or ending with a hyphen"
-            ));
-        }
-    }
+    // The labels follow the host-name rules (names::host_syntax).
+    crate::names::host_syntax(&s).map_err(|why| {
+        format!("the DKIM selector {input:?} is not valid: {why} (e.g. s1, selector1, google)")
+    })?;
     Ok(s)
 }
 
