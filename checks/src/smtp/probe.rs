@@ -817,12 +817,9 @@ impl Recording {
             .inner
             .verify_server_cert(end_entity, intermediates, name, ocsp, now)
         {
-            Ok(_) => return Ok(()),
             // The name is judged apart (cert_info); the chain is fine.
-            Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForName))
-            | Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
-                ..
-            })) => return Ok(()),
+            Ok(_) => return Ok(()),
+            Err(e) if is_name_error(&e) => return Ok(()),
             Err(e) => e,
         };
         if !is_time_error(&err) {
@@ -848,13 +845,19 @@ impl Recording {
             .verify_server_cert(end_entity, intermediates, name, ocsp, then)
         {
             Ok(_) => Ok(()),
-            Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForName))
-            | Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
-                ..
-            })) => Ok(()),
+            Err(e) if is_name_error(&e) => Ok(()),
             Err(e) => Err(describe(&e)),
         }
     }
+}
+
+fn is_name_error(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+        )
+    )
 }
 
 fn is_time_error(e: &rustls::Error) -> bool {
