@@ -55,6 +55,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// Worst first, as summaries list them.
+    pub const WORST_FIRST: [Status; 6] = [
+        Status::Fail,
+        Status::Error,
+        Status::Warn,
+        Status::Info,
+        Status::Pass,
+        Status::Skip,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Skip => "skip",

@@ -11,15 +11,6 @@ use mailpreflight_checks::{tally, Change, Report, Status};
 use super::failing;
 use crate::cli::FailOn;
 
-const ORDER: [Status; 6] = [
-    Status::Fail,
-    Status::Error,
-    Status::Warn,
-    Status::Info,
-    Status::Pass,
-    Status::Skip,
-];
-
 pub fn render(reports: &[Report], fail_on: FailOn) -> String {
     let mut o = String::new();
     let failing_domains = reports
@@ -43,7 +34,7 @@ pub fn render(reports: &[Report], fail_on: FailOn) -> String {
     for r in reports {
         let counts = tally(r.findings());
         let _ = write!(o, "| {} | {} |", escape(&r.domain), label(r.status));
-        for s in ORDER {
+        for s in Status::WORST_FIRST {
             let _ = write!(o, " {} |", counts.get(&s).copied().unwrap_or(0));
         }
         o.push('\n');

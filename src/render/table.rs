@@ -140,17 +140,10 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     }
     let counts = tally(report.findings());
-    let parts: Vec<String> = [
-        Status::Fail,
-        Status::Error,
-        Status::Warn,
-        Status::Info,
-        Status::Pass,
-        Status::Skip,
-    ]
-    .iter()
-    .filter_map(|s| counts.get(s).map(|n| format!("{n} {s}")))
-    .collect();
+    let parts: Vec<String> = Status::WORST_FIRST
+        .iter()
+        .filter_map(|s| counts.get(s).map(|n| format!("{n} {s}")))
+        .collect();
     let _ = writeln!(
         o,
         "{}: {} ({})",
